@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up a Debian/Ubuntu machine and runs every check: formatting, clippy with warnings as
+# errors, and all tests inside a private D-Bus session with a real, unlocked gnome-keyring.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh --tests
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+scripts/with-keyring.sh cargo test --workspace --locked
