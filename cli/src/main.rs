@@ -1,0 +1,28 @@
+//! `emnify-auth`: the command line of emnify Authenticator, a thin shell over
+//! `emnify_auth_core`. Exit code 0 on success; otherwise one line on stderr and 1 (2 for
+//! usage errors, from clap).
+
+mod args;
+mod device_commands;
+mod event_commands;
+mod login_commands;
+mod mfa_commands;
+mod prompt;
+mod vault_commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match vault_commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line: our errors already say what happened and what to do; the causes
+            // (if any) are appended on the same line.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! Shared harness of the CLI integration tests: a data folder and keyring namespace per
+//! test, the real `emnify-auth` binary, and private D-Bus sessions for the keyring-less
+//! and locked-keyring cases.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+/// Fails the test (never skips it) when a cross-check tool is missing.
+pub fn require_tool(name: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "`{name}` is not installed: run scripts/setup.sh (CI installs it)"
+    );
+}
+
+/// Fails clearly when the tests are not inside the keyring session that
+/// scripts/with-keyring.sh (and CI) provides.
+pub fn require_keyring_session() {
+    require_tool("secret-tool");
+    let owned = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            "string:org.freedesktop.secrets",
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+        .unwrap_or(false);
+    assert!(
+        owned,
+        "no unlocked Secret Service on the session bus: run the tests with scripts/with-keyring.sh (see README)"
+    );
+}
+
+/// One test's world: its own data folder and keyring service name, so tests running in
+/// parallel share the keyring daemon but never each other's entries.
+pub struct TestVault {
+    pub dir: tempfile::TempDir,
+    pub service: String,
+    pub extra_env: Vec<(String, String)>,
+    /// Seconds the CLI's clock runs ahead (under `faketime`); see [`TestVault::set_clock_offset`].
+    pub clock_offset: std::cell::Cell<u64>,
+}
+
+impl TestVault {
+    /// A vault in the ambient (scripts/with-keyring.sh) keyring session.
+    pub fn new(test: &str) -> Self {
+        require_keyring_session();
+        Self::detached(test)
+    }
+
+    /// A vault whose environment the test sets itself (e.g. another D-Bus session).
+    pub fn detached(test: &str) -> Self {
+        let service = format!(
+            "emnify-authenticator-test-{test}-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+            service,
+            extra_env: Vec::new(),
+            clock_offset: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Runs the CLI from now on with its clock `seconds` ahead of the real one (under
+    /// `faketime`): move the simulator's clock by the same amount so codes still match.
+    pub fn set_clock_offset(&self, seconds: u64) {
+        require_tool("faketime");
+        self.clock_offset.set(seconds);
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// `emnify-auth` with this vault's environment.
+    pub fn cli(&self) -> Command {
+        let mut cmd = Command::cargo_bin("emnify-auth").expect("emnify-auth binary");
+        if self.clock_offset.get() > 0 {
+            let binary = cmd.get_program().to_owned();
+            cmd = Command::new("faketime");
+            cmd.args(["-f", &format!("+{}", self.clock_offset.get())])
+                .arg(binary);
+        }
+        cmd.env("EMNIFY_AUTH_DATA_DIR", self.data_dir())
+            .env("EMNIFY_AUTH_KEYRING_SERVICE", &self.service)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        for (key, value) in &self.extra_env {
+            cmd.env(key, value);
+        }
+        cmd
+    }
+
+    /// Runs the CLI with `args` and optional stdin text.
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = self.cli();
+        cmd.args(args);
+        match stdin {
+            None => cmd.output().expect("run emnify-auth"),
+            Some(text) => {
+                use std::io::Write;
+                cmd.stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                let mut child = cmd.spawn().expect("spawn emnify-auth");
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(text.as_bytes())
+                    .unwrap();
+                child.wait_with_output().expect("wait emnify-auth")
+            }
+        }
+    }
+
+    /// Runs the CLI and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "emnify-auth {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs the CLI and asserts failure with exactly one stderr line; returns that line.
+    pub fn fails(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            !out.status.success(),
+            "emnify-auth {args:?} should have failed; stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(out.status.code(), Some(1), "exit code");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        stderr.trim_end().to_owned()
+    }
+
+    /// The secrets this vault's service has in the keyring, as `secret-tool search` shows
+    /// them (sorted lines), for before/after comparisons.
+    pub fn keyring_snapshot(&self) -> Vec<String> {
+        let mut cmd = Command::new("secret-tool");
+        cmd.args(["search", "--all", "--unlock", "service", &self.service]);
+        for (key, value) in &self.extra_env {
+            cmd.env(key, value);
+        }
+        let out = cmd.output().expect("secret-tool search");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("secret") || l.starts_with("attribute.username"))
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    /// `secret-tool lookup service … username ID`.
+    pub fn keyring_lookup(&self, id: &str) -> Option<String> {
+        let out = Command::new("secret-tool")
+            .args(["lookup", "service", &self.service, "username", id])
+            .output()
+            .expect("secret-tool lookup");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    /// Bytes of every file under the data folder (path → bytes), to prove nothing changed.
+    pub fn files_snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files = Vec::new();
+        collect_files(&self.data_dir(), &mut files);
+        files.sort();
+        files
+    }
+}
+
+pub fn collect_files(dir: &Path, into: &mut Vec<(PathBuf, Vec<u8>)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, into);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            into.push((path, bytes));
+        }
+    }
+}
+
+/// A private D-Bus session bus of our own, without service activation (so nothing can be
+/// started behind our back), optionally with a gnome-keyring daemon on it.
+pub struct PrivateBus {
+    dir: tempfile::TempDir,
+    bus: Child,
+    pub address: String,
+    keyring_pid: Option<u32>,
+}
+
+impl PrivateBus {
+    /// A bus with no Secret Service at all.
+    pub fn without_keyring() -> Self {
+        require_tool("dbus-daemon");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let mut bus = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_owned();
+        assert!(
+            address.starts_with("unix:"),
+            "dbus-daemon address: {address}"
+        );
+        Self {
+            dir,
+            bus,
+            address,
+            keyring_pid: None,
+        }
+    }
+
+    /// A bus with an unlocked gnome-keyring of its own.
+    pub fn with_keyring() -> Self {
+        require_tool("gnome-keyring-daemon");
+        let mut bus = Self::without_keyring();
+        for sub in ["runtime", "data", "config"] {
+            std::fs::create_dir_all(bus.dir.path().join(sub)).unwrap();
+        }
+        let mut child = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--daemonize"])
+            .envs(bus.env())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(b"private-bus-password").unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "gnome-keyring-daemon failed to start");
+        for _ in 0..100 {
+            if bus.name_has_owner("org.freedesktop.secrets") {
+                // --daemonize does not always print GNOME_KEYRING_PID; ask the bus.
+                bus.keyring_pid = bus.owner_pid("org.freedesktop.secrets");
+                return bus;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("gnome-keyring did not register on the private bus");
+    }
+
+    /// Environment that points a process at this bus.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let dir = self.dir.path();
+        vec![
+            ("DBUS_SESSION_BUS_ADDRESS".into(), self.address.clone()),
+            (
+                "XDG_RUNTIME_DIR".into(),
+                dir.join("runtime").display().to_string(),
+            ),
+            (
+                "XDG_DATA_HOME".into(),
+                dir.join("data").display().to_string(),
+            ),
+            (
+                "XDG_CONFIG_HOME".into(),
+                dir.join("config").display().to_string(),
+            ),
+            ("DISPLAY".into(), String::new()),
+        ]
+    }
+
+    pub fn name_has_owner(&self, name: &str) -> bool {
+        Command::new("dbus-send")
+            .envs(self.env())
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                &format!("string:{name}"),
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+            .unwrap_or(false)
+    }
+
+    /// Process id of the owner of a bus name.
+    pub fn owner_pid(&self, name: &str) -> Option<u32> {
+        let out = Command::new("dbus-send")
+            .envs(self.env())
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                &format!("string:{name}"),
+            ])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .last()?
+            .parse()
+            .ok()
+    }
+
+    /// Locks the keyring's login collection, as a screen lock or a timeout would.
+    pub fn lock_keyring(&self) {
+        let out = Command::new("dbus-send")
+            .envs(self.env())
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
+            ])
+            .output()
+            .expect("dbus-send Lock");
+        assert!(
+            out.status.success(),
+            "locking failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PrivateBus {
+    fn drop(&mut self) {
+        if let Some(pid) = self.keyring_pid {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
+pub mod sim;
+
+/// "HH:MM:SS UTC" of a Unix time, as the CLI prints a lockout's end (computed here
+/// independently of the CLI's own date code).
+pub fn format_utc_time(unix: u64) -> String {
+    let secs = unix % 86_400;
+    format!(
+        "{:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}

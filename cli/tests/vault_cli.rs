@@ -1,0 +1,525 @@
+//! The vault through the real `emnify-auth` binary, against the real gnome-keyring of the
+//! private D-Bus session that scripts/with-keyring.sh (and CI) starts.
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::Value;
+use support::{PrivateBus, TestVault, require_tool};
+
+const KEY: &str = "JBSWY3DPEHPK3PXP";
+const KEY2: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY";
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn oathtool(key: &str, time: u64) -> String {
+    require_tool("oathtool");
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", key, "--now", &format!("@{time}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Asserts that no file under the data folder contains the key in any usual encoding.
+fn assert_secret_nowhere_on_disk(vault: &TestVault, base32: &str) {
+    let raw = emnify_auth_core::TotpSecret::from_base32(base32).unwrap();
+    let hex: String = raw
+        .expose_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for (path, bytes) in vault.files_snapshot() {
+        let text = String::from_utf8_lossy(&bytes).to_lowercase();
+        assert!(
+            !text.contains(&base32.to_lowercase()),
+            "{} holds the key",
+            path.display()
+        );
+        assert!(
+            !text.contains(&hex),
+            "{} holds the key (hex)",
+            path.display()
+        );
+        assert!(
+            !bytes
+                .windows(raw.expose_bytes().len())
+                .any(|w| w == raw.expose_bytes()),
+            "{} holds the raw key",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn secret_from_stdin_goes_to_the_keyring_only() {
+    let vault = TestVault::new("stdin");
+    let out = json(&vault.ok(
+        &[
+            "add",
+            "--secret",
+            "-",
+            "--label",
+            "ops@example.com",
+            "--issuer",
+            "emnify",
+            "--json",
+        ],
+        Some(&format!("{KEY}\n")),
+    ));
+    let id = out["added"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(vault.keyring_lookup(&id).as_deref(), Some(KEY));
+    assert_secret_nowhere_on_disk(&vault, KEY);
+    assert!(vault.data_dir().join("vault.json").exists());
+
+    let listed = json(&vault.ok(&["list", "--json"], None));
+    assert_eq!(listed[0]["issuer"], "emnify");
+    assert_eq!(listed[0]["label"], "ops@example.com");
+    assert!(!vault.ok(&["list"], None).contains(KEY));
+}
+
+#[test]
+fn codes_match_oathtool() {
+    let vault = TestVault::new("codes");
+    vault.ok(
+        &[
+            "add",
+            "--uri",
+            &format!("otpauth://totp/ACME:jo@example.com?secret={KEY}&issuer=ACME"),
+        ],
+        None,
+    );
+    let info = json(&vault.ok(&["code", "acme", "--json"], None));
+    let time = info["time"].as_u64().unwrap();
+    assert_eq!(info["code"], oathtool(KEY, time));
+    assert_eq!(info["next"], oathtool(KEY, time + 30));
+    let remaining = info["remaining"].as_u64().unwrap();
+    assert_eq!(remaining, 30 - time % 30);
+    // The plain form prints only the code, for `$(emnify-auth code acme)`.
+    let plain = vault.ok(&["code", "ACME"], None);
+    assert_eq!(plain.trim().len(), 6);
+    assert!(plain.trim().chars().all(|c| c.is_ascii_digit()));
+}
+
+#[test]
+fn names_are_case_insensitive_and_ambiguity_lists_matches() {
+    let vault = TestVault::new("names");
+    vault.ok(
+        &[
+            "add",
+            "--secret",
+            KEY,
+            "--label",
+            "ops@example.com",
+            "--issuer",
+            "emnify",
+        ],
+        None,
+    );
+    vault.ok(
+        &[
+            "add",
+            "--secret",
+            KEY2,
+            "--label",
+            "dev@example.com",
+            "--issuer",
+            "emnify",
+        ],
+        None,
+    );
+    let line = vault.fails(&["code", "EMNIFY"], None);
+    assert!(
+        line.contains("ops@example.com") && line.contains("dev@example.com"),
+        "{line}"
+    );
+    assert!(line.contains("matches several"), "{line}");
+    vault.ok(&["code", "Emnify:Dev@Example.com"], None);
+    let line = vault.fails(&["code", "nobody"], None);
+    assert!(line.contains("no account matches 'nobody'"), "{line}");
+}
+
+#[test]
+fn duplicate_keys_are_reported_not_added() {
+    let vault = TestVault::new("dup");
+    vault.ok(&["add", "--secret", KEY, "--label", "first"], None);
+    let out = json(&vault.ok(
+        &[
+            "add",
+            "--uri",
+            &format!("otpauth://totp/Other:second?secret={}", KEY.to_lowercase()),
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(out["added"].as_array().unwrap().len(), 0);
+    assert_eq!(out["duplicates"][0]["existing"]["label"], "first");
+    assert_eq!(
+        json(&vault.ok(&["list", "--json"], None))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        vault
+            .keyring_snapshot()
+            .iter()
+            .filter(|l| l.starts_with("secret"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn rename_and_remove_keep_keyring_and_file_in_step() {
+    let vault = TestVault::new("remove");
+    let out = json(&vault.ok(&["add", "--secret", KEY, "--label", "old", "--json"], None));
+    let id = out["added"][0]["id"].as_str().unwrap().to_owned();
+    vault.ok(&["rename", "old", "new", "--issuer", "emnify"], None);
+    assert_eq!(
+        json(&vault.ok(&["list", "--json"], None))[0]["label"],
+        "new"
+    );
+
+    // Without a terminal and without --yes, nothing is removed.
+    let line = vault.fails(&["remove", "new"], None);
+    assert!(line.contains("--yes"), "{line}");
+    assert!(vault.keyring_lookup(&id).is_some());
+
+    vault.ok(&["remove", "new", "--yes"], None);
+    assert!(vault.keyring_lookup(&id).is_none());
+    assert_eq!(
+        json(&vault.ok(&["list", "--json"], None)),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn exported_qr_decodes_with_zbarimg_to_the_exported_uri() {
+    require_tool("zbarimg");
+    let vault = TestVault::new("export");
+    vault.ok(
+        &["add", "--uri", &format!("otpauth://totp/ACME%20Co:jo%40example.com?secret={KEY}&issuer=ACME%20Co&digits=8&period=60&algorithm=SHA256")],
+        None,
+    );
+    let uri = vault
+        .ok(&["export", "acme", "--uri"], None)
+        .trim()
+        .to_owned();
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let png = vault.dir.path().join("export.png");
+    vault.ok(&["export", "acme", "--qr", png.to_str().unwrap()], None);
+    let out = Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "zbarimg found no code");
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), uri);
+    // The exported link imports back to the same account parameters.
+    let other = TestVault::new("export-back");
+    let back = json(&other.ok(&["add", "--uri", &uri, "--json"], None));
+    assert_eq!(back["added"][0]["issuer"], "ACME Co");
+    assert_eq!(back["added"][0]["label"], "jo@example.com");
+    assert_eq!(back["added"][0]["digits"], 8);
+    assert_eq!(back["added"][0]["period"], 60);
+    assert_eq!(back["added"][0]["algorithm"], "SHA256");
+    // An existing file is never overwritten.
+    let line = vault.fails(&["export", "acme", "--qr", png.to_str().unwrap()], None);
+    assert!(line.contains("never overwritten"), "{line}");
+    let terminal = vault.ok(&["export", "acme", "--terminal"], None);
+    assert!(terminal.contains('█') || terminal.contains('▀') || terminal.contains('▄'));
+}
+
+#[test]
+fn concurrent_processes_lose_no_update() {
+    let vault = TestVault::new("concurrent");
+    let keys: Vec<String> = (0..8)
+        .map(|i| {
+            let bytes: Vec<u8> = (0..20).map(|j| (i * 31 + j * 7 + 1) as u8).collect();
+            data_encoding::BASE32_NOPAD.encode(&bytes)
+        })
+        .collect();
+    let children: Vec<_> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            vault
+                .cli()
+                .args(["add", "--secret", key, "--label", &format!("acct{i}")])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let listed = json(&vault.ok(&["list", "--json"], None));
+    assert_eq!(listed.as_array().unwrap().len(), 8);
+    for account in listed.as_array().unwrap() {
+        assert!(
+            vault
+                .keyring_lookup(account["id"].as_str().unwrap())
+                .is_some()
+        );
+    }
+}
+
+/// Runs `args` expecting failure and proves vault file and keyring did not change.
+fn fails_and_changes_nothing(vault: &TestVault, args: &[&str], expect: &str) -> String {
+    let files = vault.files_snapshot();
+    let keyring = vault.keyring_snapshot();
+    let line = vault.fails(args, None);
+    assert!(line.contains(expect), "expected '{expect}' in: {line}");
+    assert_eq!(vault.files_snapshot(), files, "files changed after: {line}");
+    assert_eq!(
+        vault.keyring_snapshot(),
+        keyring,
+        "keyring changed after: {line}"
+    );
+    line
+}
+
+#[test]
+fn bad_links_and_keys_change_nothing() {
+    let vault = TestVault::new("badtext");
+    vault.ok(&["add", "--secret", KEY, "--label", "existing"], None);
+    fails_and_changes_nothing(
+        &vault,
+        &["add", "--uri", "otpauth://totp/x?secret=JBSWY3DP!!"],
+        "Base32",
+    );
+    fails_and_changes_nothing(
+        &vault,
+        &["add", "--uri", "otpauth://totp/nosecret?issuer=x"],
+        "secret",
+    );
+    fails_and_changes_nothing(
+        &vault,
+        &["add", "--uri", "https://example.com/login?x=1"],
+        "web link to example.com",
+    );
+    fails_and_changes_nothing(
+        &vault,
+        &[
+            "add",
+            "--uri",
+            "otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP&counter=1",
+        ],
+        "HOTP",
+    );
+    fails_and_changes_nothing(
+        &vault,
+        &["add", "--secret", "JBSWY3DPEHPK3PX1", "--label", "x"],
+        "not valid Base32",
+    );
+    fails_and_changes_nothing(
+        &vault,
+        &["add", "--secret", KEY2, "--label", "x", "--digits", "9"],
+        "digits",
+    );
+    // A batch with one bad link adds none of them.
+    fails_and_changes_nothing(
+        &vault,
+        &[
+            "add",
+            "--uri",
+            &format!("otpauth://totp/ok?secret={KEY2}"),
+            "--uri",
+            "otpauth://totp/bad?secret=0",
+        ],
+        "Base32",
+    );
+}
+
+fn qrencode_png(dir: &std::path::Path, text: &str, module_px: u32) -> image::RgbaImage {
+    require_tool("qrencode");
+    let file = dir.join(format!("qr-{}.png", rand::random::<u32>()));
+    let status = Command::new("qrencode")
+        .args([
+            "-o",
+            file.to_str().unwrap(),
+            "-s",
+            &module_px.to_string(),
+            "-m",
+            "4",
+            text,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    image::open(&file).unwrap().to_rgba8()
+}
+
+/// A 3840×2160 "desktop": gradient, window-like panels, the QR somewhere off-centre.
+fn screenshot(qr: &image::RgbaImage, at: (u32, u32)) -> image::RgbaImage {
+    let mut shot = image::RgbaImage::from_fn(3840, 2160, |x, y| {
+        let v = 40 + ((x / 15 + y / 20) % 120) as u8;
+        image::Rgba([v, v / 2 + 30, 90, 255])
+    });
+    for (i, (x, y, w, h)) in [
+        (100u32, 80u32, 1200u32, 700u32),
+        (1500, 300, 900, 1200),
+        (2600, 1200, 1100, 800),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let shade = 200 + i as u8 * 20;
+        for py in y..y + h {
+            for px in x..x + w {
+                shot.put_pixel(px, py, image::Rgba([shade, shade, shade, 255]));
+            }
+        }
+    }
+    image::imageops::overlay(&mut shot, qr, i64::from(at.0), i64::from(at.1));
+    shot
+}
+
+#[test]
+fn qr_from_a_4k_screenshot_and_its_inverted_twin() {
+    let vault = TestVault::new("qrshot");
+    let uri = format!("otpauth://totp/emnify:ops%40example.com?secret={KEY}&issuer=emnify");
+    let qr = qrencode_png(vault.dir.path(), &uri, 4);
+    let mut shot = screenshot(&qr, (2710, 1333));
+    let file = vault.dir.path().join("shot.png");
+    shot.save(&file).unwrap();
+    let out = json(&vault.ok(&["add", "--qr", file.to_str().unwrap(), "--json"], None));
+    assert_eq!(out["added"][0]["label"], "ops@example.com");
+
+    image::imageops::invert(&mut shot);
+    let inverted = vault.dir.path().join("inverted.png");
+    shot.save(&inverted).unwrap();
+    let other = TestVault::new("qrshot-inv");
+    let out = json(&other.ok(&["add", "--qr", inverted.to_str().unwrap(), "--json"], None));
+    assert_eq!(out["added"][0]["issuer"], "emnify");
+}
+
+#[test]
+fn bad_images_change_nothing() {
+    let vault = TestVault::new("badimg");
+    vault.ok(&["add", "--secret", KEY, "--label", "existing"], None);
+    let dir = vault.dir.path();
+
+    let blank = dir.join("blank.png");
+    image::RgbaImage::from_pixel(800, 600, image::Rgba([200, 200, 200, 255]))
+        .save(&blank)
+        .unwrap();
+    fails_and_changes_nothing(
+        &vault,
+        &["add", "--qr", blank.to_str().unwrap()],
+        "no QR code",
+    );
+
+    let web = dir.join("web.png");
+    qrencode_png(dir, "https://example.com/promo", 6)
+        .save(&web)
+        .unwrap();
+    fails_and_changes_nothing(
+        &vault,
+        &["add", "--qr", web.to_str().unwrap()],
+        "web link to example.com",
+    );
+
+    let good = dir.join("good.png");
+    qrencode_png(dir, &format!("otpauth://totp/x?secret={KEY2}"), 6)
+        .save(&good)
+        .unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let truncated = dir.join("truncated.png");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    fails_and_changes_nothing(
+        &vault,
+        &["add", "--qr", truncated.to_str().unwrap()],
+        "damaged",
+    );
+
+    // A PNG whose header claims 20000×20000 pixels: refused before decoding.
+    let mut huge = bytes.clone();
+    huge[16..20].copy_from_slice(&20000u32.to_be_bytes());
+    huge[20..24].copy_from_slice(&20000u32.to_be_bytes());
+    let crc = crc32(&huge[12..29]);
+    huge[29..33].copy_from_slice(&crc.to_be_bytes());
+    let huge_file = dir.join("huge.png");
+    std::fs::write(&huge_file, &huge).unwrap();
+    fails_and_changes_nothing(
+        &vault,
+        &["add", "--qr", huge_file.to_str().unwrap()],
+        "20000",
+    );
+
+    let missing = dir.join("missing.png");
+    fails_and_changes_nothing(
+        &vault,
+        &["add", "--qr", missing.to_str().unwrap()],
+        "cannot read",
+    );
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn corrupt_metadata_is_reported_with_its_path_and_never_overwritten() {
+    let vault = TestVault::new("corrupt");
+    vault.ok(&["add", "--secret", KEY, "--label", "existing"], None);
+    let file = vault.data_dir().join("vault.json");
+    std::fs::write(&file, b"{\"schema_version\": 1, \"accounts\": [ {\"id\": ").unwrap();
+    let line = fails_and_changes_nothing(
+        &vault,
+        &["add", "--secret", KEY2, "--label", "new"],
+        "damaged",
+    );
+    assert!(line.contains(&file.display().to_string()), "{line}");
+    fails_and_changes_nothing(&vault, &["list"], "damaged");
+    fails_and_changes_nothing(&vault, &["remove", "existing", "--yes"], "damaged");
+}
+
+#[test]
+fn no_keyring_daemon_is_a_clear_error_and_changes_nothing() {
+    let bus = PrivateBus::without_keyring();
+    let mut vault = TestVault::detached("nodaemon");
+    vault.extra_env = bus.env();
+    let files = vault.files_snapshot();
+    let line = vault.fails(&["add", "--secret", KEY, "--label", "x"], None);
+    assert!(line.contains("no keyring is available"), "{line}");
+    assert!(line.contains("start"), "{line}");
+    assert_eq!(vault.files_snapshot(), files);
+    assert!(!vault.data_dir().join("vault.json").exists());
+    // Listing needs no keyring.
+    vault.ok(&["list"], None);
+}
+
+#[test]
+fn locked_keyring_is_a_clear_error_and_changes_nothing() {
+    let bus = PrivateBus::with_keyring();
+    let mut vault = TestVault::detached("locked");
+    vault.extra_env = bus.env();
+    vault.ok(&["add", "--secret", KEY, "--label", "existing"], None);
+    bus.lock_keyring();
+    let files = vault.files_snapshot();
+    let line = vault.fails(&["add", "--secret", KEY2, "--label", "new"], None);
+    assert!(line.contains("locked"), "{line}");
+    assert!(line.contains("unlock"), "{line}");
+    assert_eq!(vault.files_snapshot(), files);
+    let line = vault.fails(&["code", "existing"], None);
+    assert!(line.contains("locked"), "{line}");
+}
