@@ -1,0 +1,111 @@
+//! emnify Authenticator, the desktop app: a Tauri 2 window over `emnify_auth_core`.
+//! `--demo` runs it against an embedded API simulator with throwaway data.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod demo;
+mod devices;
+mod error;
+mod state;
+mod tray;
+
+use anyhow::Result;
+use emnify_auth_core::{KeyringStore, Vault, paths};
+use tauri::{Manager, RunEvent};
+
+use crate::state::AppState;
+
+fn demo_requested() -> bool {
+    std::env::args().skip(1).any(|arg| arg == "--demo")
+        || std::env::var("EMNIFY_AUTH_DEMO").is_ok_and(|v| v == "1")
+}
+
+fn prepare() -> Result<AppState> {
+    if demo_requested() {
+        let demo = demo::Demo::start()?;
+        let data_dir = demo.data_dir().to_owned();
+        let vault = Vault::open(&data_dir, KeyringStore::new(demo.keyring_service()));
+        demo.seed(&vault)?;
+        return Ok(AppState::new(vault, data_dir, Some(demo)));
+    }
+    let data_dir = paths::data_dir()?;
+    let vault = Vault::open(&data_dir, KeyringStore::new(&paths::keyring_service()));
+    Ok(AppState::new(vault, data_dir, None))
+}
+
+fn main() {
+    let state = match prepare() {
+        Ok(state) => state,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::exit(1);
+        }
+    };
+    let demo = state.demo.is_some();
+    let mut builder = tauri::Builder::default();
+    if !demo {
+        // A demo may run beside the real app; two real instances may not.
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            tray::show_window(app);
+        }));
+    }
+    let app = builder
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::accounts,
+            commands::first_code_painted,
+            commands::preview_text,
+            commands::preview_secret,
+            commands::preview_image,
+            commands::preview_clipboard,
+            commands::confirm_import,
+            commands::rename_account,
+            commands::remove_account,
+            commands::set_pinned,
+            commands::export_qr,
+            commands::copy_code,
+            commands::profiles,
+            commands::add_profile,
+            commands::remove_profile,
+            commands::login,
+            commands::submit_code,
+            commands::copy_token,
+            commands::refresh_token,
+            commands::logout,
+            commands::switch_workspace,
+            commands::whoami,
+            commands::get_settings,
+            commands::save_settings,
+            devices::devices,
+            devices::sync_devices,
+            devices::revoke_device,
+        ])
+        .setup(|app| {
+            if let Err(err) = tray::build(app.handle()) {
+                // No tray on this desktop: the window still works.
+                tracing::warn!(error = %err, "no tray icon");
+            }
+            devices::watch_expiry(app.handle());
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("error: cannot start the window: {err}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|app, event| {
+        if let RunEvent::Exit = event {
+            let state = app.state::<AppState>();
+            if let Some(demo) = &state.demo {
+                demo.clean_keyring(&state.vault);
+            }
+        }
+    });
+}

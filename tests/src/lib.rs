@@ -1,0 +1,526 @@
+//! Harness of the end-to-end tests: a virtual X display, the real app binary started by
+//! `tauri-driver` (which drives WebKitWebDriver), a minimal W3C WebDriver client, the real
+//! `emnify-sim` process, and screenshots of every screen under `target/e2e-screenshots/`.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One GUI test at a time: they share the X display and the WebDriver port range.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `target/<profile>/`, where the app and simulator binaries are.
+pub fn target_dir() -> PathBuf {
+    let mut dir = std::env::current_exe().expect("test executable");
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+fn binary(name: &str) -> PathBuf {
+    let path = target_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` first (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// Fails (never skips) when a tool the tests need is missing.
+pub fn require_tool(name: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(found, "`{name}` is not installed: run scripts/setup.sh");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A virtual X display for the whole test binary.
+pub fn display() -> &'static str {
+    static DISPLAY: OnceLock<(String, Mutex<Child>)> = OnceLock::new();
+    &DISPLAY
+        .get_or_init(|| {
+            if let Ok(existing) = std::env::var("E2E_DISPLAY") {
+                let child = Command::new("true").spawn().unwrap();
+                return (existing, Mutex::new(child));
+            }
+            require_tool("Xvfb");
+            let mut child = Command::new("Xvfb")
+                .args([
+                    "-displayfd",
+                    "1",
+                    "-screen",
+                    "0",
+                    "1280x900x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start Xvfb");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            (format!(":{}", line.trim()), Mutex::new(child))
+        })
+        .0
+}
+
+/// The real `emnify-sim` process with admin routes.
+#[derive(Debug)]
+pub struct Sim {
+    child: Child,
+    /// Base URL.
+    pub url: String,
+}
+
+impl Sim {
+    /// Starts it on a free port.
+    pub fn start() -> Self {
+        let mut child = Command::new(binary("emnify-sim"))
+            .args(["--port", "0", "--admin"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start emnify-sim");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("emnify-sim listening on ")
+            .expect("emnify-sim's first line")
+            .to_owned();
+        Self { child, url }
+    }
+
+    /// `GET /_sim/stats` count of one `METHOD path`.
+    pub fn count(&self, method_path: &str) -> u64 {
+        let stats: Value = ureq::get(&format!("{}/_sim/stats", self.url))
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap();
+        stats["requests"][method_path].as_u64().unwrap_or(0)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The app under test, started through tauri-driver with its own data folder and keyring
+/// namespace.
+#[derive(Debug)]
+pub struct App {
+    driver: Child,
+    base: String,
+    session: String,
+    /// The app's data folder.
+    pub data_dir: tempfile::TempDir,
+    /// Its keyring service name.
+    pub service: String,
+    screen: String,
+}
+
+impl App {
+    /// Starts the app (extra `args`, e.g. `--demo`).
+    pub fn start(test: &str, args: &[&str]) -> Self {
+        require_tool("tauri-driver");
+        require_tool("WebKitWebDriver");
+        let display = display();
+        let data_dir = tempfile::tempdir().unwrap();
+        let service = format!("emnify-authenticator-e2e-{test}-{}", std::process::id());
+        let port = free_port();
+        let native = free_port();
+        let driver = Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("DISPLAY", display)
+            .env("EMNIFY_AUTH_DATA_DIR", data_dir.path())
+            .env("EMNIFY_AUTH_KEYRING_SERVICE", &service)
+            .env("GDK_BACKEND", "x11")
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tauri-driver");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let capabilities = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "tauri:options": {
+                        "application": binary("emnify-authenticator").display().to_string(),
+                        "args": args,
+                    }
+                }
+            }
+        });
+        let response: Value = ureq::post(&format!("{base}/session"))
+            .timeout(Duration::from_secs(60))
+            .send_json(capabilities)
+            .map_err(describe)
+            .expect("WebDriver session")
+            .into_json()
+            .expect("WebDriver session JSON");
+        let session = response["value"]["sessionId"]
+            .as_str()
+            .expect("session id")
+            .to_owned();
+        let app = Self {
+            driver,
+            base,
+            session,
+            data_dir,
+            service,
+            screen: test.to_owned(),
+        };
+        app.wait_for("#tab-accounts", Duration::from_secs(20));
+        app
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/session/{}{path}", self.base, self.session)
+    }
+
+    /// tauri-driver now and then closes a connection without an answer; such a request
+    /// never reached the app, so it is sent again (twice at most).
+    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let mut attempts = 0;
+        loop {
+            let request = ureq::request(method, &self.url(path)).timeout(Duration::from_secs(60));
+            let result = match body {
+                Some(body) => request.send_json(body.clone()),
+                None => request.call(),
+            };
+            match result {
+                Ok(response) => return response.into_json::<Value>().unwrap()["value"].take(),
+                Err(ureq::Error::Transport(err)) if attempts < 2 => {
+                    attempts += 1;
+                    eprintln!("{method} {path}: {err}; retrying");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(err) => panic!("{method} {path}: {}", describe(err)),
+            }
+        }
+    }
+
+    fn post(&self, path: &str, body: Value) -> Value {
+        self.send("POST", path, Some(&body))
+    }
+
+    fn get(&self, path: &str) -> Value {
+        self.send("GET", path, None)
+    }
+
+    /// All elements matching a CSS selector.
+    pub fn find_all(&self, css: &str) -> Vec<Element<'_>> {
+        let found = self.post("/elements", json!({"using": "css selector", "value": css}));
+        found
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| Element {
+                app: self,
+                id: e[ELEMENT_KEY].as_str().unwrap().to_owned(),
+            })
+            .collect()
+    }
+
+    /// The first element matching `css`, waiting up to 10 s for it.
+    pub fn find(&self, css: &str) -> Element<'_> {
+        self.wait_for(css, Duration::from_secs(10))
+    }
+
+    /// Waits until `css` matches a displayed element.
+    pub fn wait_for(&self, css: &str, timeout: Duration) -> Element<'_> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(element) = self.find_all(css).into_iter().find(|e| e.displayed()) {
+                return element;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no visible element matches {css}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until `condition` holds (checked every 100 ms).
+    pub fn wait_until(&self, what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !condition() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The text content of every element matching `css`, read in one step (no stale
+    /// element references while the page re-renders).
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        self.script(
+            "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent.trim());",
+            json!([css]),
+        )
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// Runs JavaScript in the page and returns its value.
+    pub fn script(&self, script: &str, args: Value) -> Value {
+        self.post("/execute/sync", json!({"script": script, "args": args}))
+    }
+
+    /// Runs asynchronous JavaScript (the last argument is the callback).
+    pub fn script_async(&self, script: &str, args: Value) -> Value {
+        self.post("/execute/async", json!({"script": script, "args": args}))
+    }
+
+    /// Saves a screenshot of the app's window as `target/e2e-screenshots/<test>-<name>.png`.
+    /// Taken from the X server (WebKitWebDriver's own screenshot hangs under Xvfb).
+    pub fn screenshot(&self, name: &str) {
+        require_tool("xdotool");
+        require_tool("import");
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let search = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "emnify Authenticator"])
+            .env("DISPLAY", display())
+            .output()
+            .expect("xdotool");
+        let window = String::from_utf8_lossy(&search.stdout)
+            .lines()
+            .last()
+            .map(str::to_owned)
+            .unwrap_or_else(|| "root".to_owned());
+        // Let the page finish painting what the last action changed.
+        std::thread::sleep(Duration::from_millis(300));
+        let file = dir.join(format!("{}-{name}.png", self.screen));
+        let status = Command::new("import")
+            .args(["-window", &window, file.to_str().unwrap()])
+            .env("DISPLAY", display())
+            .status()
+            .expect("import (ImageMagick)");
+        assert!(status.success(), "screenshot {name} failed");
+    }
+
+    /// Sends key presses to the focused element (W3C key codes, e.g. "\u{E007}" = Enter).
+    pub fn keys(&self, text: &str) {
+        let mut actions = Vec::new();
+        for ch in text.chars() {
+            actions.push(json!({"type": "keyDown", "value": ch.to_string()}));
+            actions.push(json!({"type": "keyUp", "value": ch.to_string()}));
+        }
+        self.post(
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        );
+    }
+
+    /// Runs axe-core in the page; returns the critical violations (id: help).
+    pub fn critical_accessibility_violations(&self) -> Vec<String> {
+        let source = std::fs::read_to_string(axe_path()).expect("axe.min.js");
+        self.script(
+            "if (!window.axe) { (0, eval)(arguments[0]); } return true;",
+            json!([source]),
+        );
+        let result = self.script_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']})
+               .then(r => done(r.violations.filter(v => v.impact === 'critical')
+                   .map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ' nodes)')))
+               .catch(e => done(['axe failed: ' + e]));",
+            json!([]),
+        );
+        result
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Reads the X clipboard with xclip.
+    pub fn clipboard(&self) -> String {
+        require_tool("xclip");
+        let out = Command::new("xclip")
+            .args(["-o", "-selection", "clipboard"])
+            .env("DISPLAY", display())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// `tests/node_modules/axe-core/axe.min.js`, installed by scripts/setup.sh.
+fn axe_path() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js");
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup.sh (it installs axe-core with npm)",
+        path.display()
+    );
+    path
+}
+
+/// Where screenshots go: `target/e2e-screenshots/`.
+pub fn screenshot_dir() -> PathBuf {
+    let target = target_dir();
+    let root = target.parent().unwrap_or(&target);
+    root.join("e2e-screenshots")
+}
+
+fn describe(err: ureq::Error) -> String {
+    match err {
+        ureq::Error::Status(code, response) => {
+            format!("{code}: {}", response.into_string().unwrap_or_default())
+        }
+        other => other.to_string(),
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&self.url("")).call();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// An element of the page.
+#[derive(Debug)]
+pub struct Element<'a> {
+    app: &'a App,
+    id: String,
+}
+
+impl Element<'_> {
+    /// The element as a script argument.
+    pub fn as_arg(&self) -> Value {
+        json!({ ELEMENT_KEY: self.id })
+    }
+
+    /// Clicks it.
+    pub fn click(&self) {
+        self.app
+            .post(&format!("/element/{}/click", self.id), json!({}));
+    }
+
+    /// Types `text` into it.
+    pub fn type_text(&self, text: &str) {
+        self.app.post(
+            &format!("/element/{}/value", self.id),
+            json!({"text": text}),
+        );
+    }
+
+    /// Clears an input.
+    pub fn clear(&self) {
+        self.app
+            .post(&format!("/element/{}/clear", self.id), json!({}));
+    }
+
+    /// Its visible text.
+    pub fn text(&self) -> String {
+        self.app
+            .get(&format!("/element/{}/text", self.id))
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// An attribute.
+    pub fn attribute(&self, name: &str) -> Option<String> {
+        self.app
+            .get(&format!("/element/{}/attribute/{name}", self.id))
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Whether a checkbox or option is selected.
+    pub fn selected(&self) -> bool {
+        self.app
+            .get(&format!("/element/{}/selected", self.id))
+            .as_bool()
+            .unwrap_or(false)
+    }
+
+    /// Whether it is displayed.
+    pub fn displayed(&self) -> bool {
+        self.app
+            .get(&format!("/element/{}/displayed", self.id))
+            .as_bool()
+            .unwrap_or(false)
+    }
+
+    /// Elements inside it matching `css`.
+    pub fn find_all(&self, css: &str) -> Vec<Element<'_>> {
+        let found = self.app.post(
+            &format!("/element/{}/elements", self.id),
+            json!({"using": "css selector", "value": css}),
+        );
+        found
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| Element {
+                app: self.app,
+                id: e[ELEMENT_KEY].as_str().unwrap().to_owned(),
+            })
+            .collect()
+    }
+
+    /// The first element inside it matching `css`.
+    pub fn find(&self, css: &str) -> Element<'_> {
+        self.find_all(css)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {css} inside the element"))
+    }
+}
