@@ -1,4 +1,5 @@
-//! Harness of the end-to-end tests: a virtual X display, the real app binary started by
+//! Harness of the end-to-end tests (also used by the CLI's integration tests for the
+//! simulator and tool checks): a virtual X display, the real app binary started by
 //! `tauri-driver` (which drives WebKitWebDriver), a minimal W3C WebDriver client, the real
 //! `emnify-sim` process, and screenshots of every screen under `target/e2e-screenshots/`.
 
@@ -10,6 +11,10 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+pub mod sim;
+
+pub use sim::Sim;
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -29,7 +34,8 @@ pub fn target_dir() -> PathBuf {
     dir
 }
 
-fn binary(name: &str) -> PathBuf {
+/// A binary of this workspace, next to the test executable.
+pub fn binary(name: &str) -> PathBuf {
     let path = target_dir().join(name);
     assert!(
         path.exists(),
@@ -46,7 +52,10 @@ pub fn require_tool(name: &str) {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    assert!(found, "`{name}` is not installed: run scripts/setup.sh");
+    assert!(
+        found,
+        "`{name}` is not installed: run scripts/setup.sh --tests (CI does)"
+    );
 }
 
 fn free_port() -> u16 {
@@ -88,53 +97,6 @@ pub fn display() -> &'static str {
             (format!(":{}", line.trim()), Mutex::new(child))
         })
         .0
-}
-
-/// The real `emnify-sim` process with admin routes.
-#[derive(Debug)]
-pub struct Sim {
-    child: Child,
-    /// Base URL.
-    pub url: String,
-}
-
-impl Sim {
-    /// Starts it on a free port.
-    pub fn start() -> Self {
-        let mut child = Command::new(binary("emnify-sim"))
-            .args(["--port", "0", "--admin"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start emnify-sim");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("emnify-sim listening on ")
-            .expect("emnify-sim's first line")
-            .to_owned();
-        Self { child, url }
-    }
-
-    /// `GET /_sim/stats` count of one `METHOD path`.
-    pub fn count(&self, method_path: &str) -> u64 {
-        let stats: Value = ureq::get(&format!("{}/_sim/stats", self.url))
-            .call()
-            .unwrap()
-            .into_json()
-            .unwrap();
-        stats["requests"][method_path].as_u64().unwrap_or(0)
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The app under test, started through tauri-driver with its own data folder and keyring

@@ -1,7 +1,7 @@
 //! Shared harness of the CLI integration tests: a data folder and keyring namespace per
 //! test, the real `emnify-auth` binary, and private D-Bus sessions for the keyring-less
 //! and locked-keyring cases.
-#![allow(dead_code)] // each test binary uses a different part of this module
+#![allow(dead_code, unused_imports)] // each test binary uses a different part of this module
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -9,18 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 
-/// Fails the test (never skips it) when a cross-check tool is missing.
-pub fn require_tool(name: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        found,
-        "`{name}` is not installed: run scripts/setup.sh (CI installs it)"
-    );
-}
+pub use emnify_auth_e2e::{require_tool, sim};
 
 /// Fails clearly when the tests are not inside the keyring session that
 /// scripts/with-keyring.sh (and CI) provides.
@@ -389,7 +378,6 @@ impl Drop for PrivateBus {
         let _ = self.bus.wait();
     }
 }
-pub mod sim;
 
 /// "HH:MM:SS UTC" of a Unix time, as the CLI prints a lockout's end (computed here
 /// independently of the CLI's own date code).

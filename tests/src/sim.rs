@@ -3,28 +3,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-/// `target/<profile>/emnify-sim`, built by `cargo test --workspace` (or `cargo build -p emnify-sim`).
-fn sim_binary() -> PathBuf {
-    let mut dir = std::env::current_exe().expect("test executable");
-    dir.pop(); // deps/
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let binary = dir.join(format!("emnify-sim{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.exists(),
-        "{} is missing: run the tests with `cargo test --workspace` (or `cargo build -p emnify-sim` first)",
-        binary.display()
-    );
-    binary
-}
-
 /// A running simulator; stopped on drop.
+#[derive(Debug)]
 pub struct Sim {
     child: Child,
     pub url: String,
@@ -34,7 +18,7 @@ pub struct Sim {
 impl Sim {
     /// Starts `emnify-sim --port 0 --admin` with the demo seed.
     pub fn start() -> Self {
-        let mut child = Command::new(sim_binary())
+        let mut child = Command::new(crate::binary("emnify-sim"))
             .args(["--port", "0", "--admin"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
