@@ -30,6 +30,10 @@ const COMMANDS: &[&str] = &[
     "devices",
     "sync_devices",
     "revoke_device",
+    "events",
+    "mark_events_read",
+    "import_idaas",
+    "enable_mfa",
 ];
 
 fn main() {

@@ -6,6 +6,7 @@ mod commands;
 mod demo;
 mod devices;
 mod error;
+mod events;
 mod state;
 mod tray;
 
@@ -54,6 +55,7 @@ fn main() {
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
         .manage(state)
+        .manage(events::ShownEvents::default())
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::accounts,
@@ -83,6 +85,10 @@ fn main() {
             devices::devices,
             devices::sync_devices,
             devices::revoke_device,
+            events::events,
+            events::mark_events_read,
+            events::import_idaas,
+            events::enable_mfa,
         ])
         .setup(|app| {
             if let Err(err) = tray::build(app.handle()) {
