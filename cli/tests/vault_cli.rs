@@ -523,3 +523,90 @@ fn locked_keyring_is_a_clear_error_and_changes_nothing() {
     let line = vault.fails(&["code", "existing"], None);
     assert!(line.contains("locked"), "{line}");
 }
+
+fn migration_fixture(name_prefix: &str) -> (String, Vec<Value>) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/tests/fixtures/migration/johncallahan_otpauth_migration.json"
+    ))
+    .unwrap();
+    let fixtures: Value = serde_json::from_str(&text).unwrap();
+    let code = fixtures["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"].as_str().unwrap().starts_with(name_prefix))
+        .unwrap();
+    (
+        code["uri"].as_str().unwrap().to_owned(),
+        code["accounts"].as_array().unwrap().clone(),
+    )
+}
+
+#[test]
+fn google_authenticator_exports_import_every_account() {
+    let vault = TestVault::new("migration");
+    // A published export (johncallahan/otpauth_migration) with 21 accounts in one code.
+    let (uri, expected) = migration_fixture("string6:");
+    let out = json(&vault.ok(&["add", "--uri", &uri, "--json"], None));
+    assert_eq!(out["added"].as_array().unwrap().len(), expected.len());
+    for (added, want) in out["added"].as_array().unwrap().iter().zip(&expected) {
+        assert_eq!(added["label"], want["label"]);
+        assert_eq!(added["issuer"], want["issuer"]);
+        let secret = vault.keyring_lookup(added["id"].as_str().unwrap());
+        assert_eq!(secret.as_deref(), want["secret"].as_str());
+    }
+    // Codes 1 and 2 of a 3-code batch: all their accounts, and a note about code 3.
+    let other = TestVault::new("migration-batch");
+    let (first, one) = migration_fixture("string1Of3UrlEncoded");
+    let (second, two) = migration_fixture("string2Of3UrlEncoded");
+    let out = json(&other.ok(&["add", "--uri", &first, "--uri", &second, "--json"], None));
+    assert_eq!(
+        out["added"].as_array().unwrap().len() + out["duplicates"].as_array().unwrap().len(),
+        one.len() + two.len()
+    );
+    assert_eq!(out["missing_batch_codes"], serde_json::json!([3]));
+}
+
+/// Without an override the keyring entries go under the service `emnify-authenticator`,
+/// exactly where `secret-tool` (and the issue) look for them. The tests' keyring is the
+/// private one of scripts/with-keyring.sh, so this touches no real vault.
+#[test]
+fn default_keyring_service_is_emnify_authenticator() {
+    let vault = TestVault::new("default-service");
+    let mut add = vault.cli();
+    add.env_remove("EMNIFY_AUTH_KEYRING_SERVICE").args([
+        "add",
+        "--secret",
+        KEY2,
+        "--label",
+        "default-service",
+        "--json",
+    ]);
+    let out = add.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = json(&String::from_utf8(out.stdout).unwrap())["added"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lookup = Command::new("secret-tool")
+        .args(["lookup", "service", "emnify-authenticator", "username", &id])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(lookup.stdout).unwrap().trim(), KEY2);
+    assert_secret_nowhere_on_disk(&vault, KEY2);
+    let mut remove = vault.cli();
+    remove
+        .env_remove("EMNIFY_AUTH_KEYRING_SERVICE")
+        .args(["remove", "default-service", "--yes"]);
+    assert!(remove.output().unwrap().status.success());
+    let lookup = Command::new("secret-tool")
+        .args(["lookup", "service", "emnify-authenticator", "username", &id])
+        .output()
+        .unwrap();
+    assert!(lookup.stdout.is_empty(), "the entry is gone after remove");
+}
