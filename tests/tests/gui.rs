@@ -238,3 +238,68 @@ fn one_click_login_and_trusted_device() {
         "revoked on the server"
     );
 }
+
+#[test]
+fn events_panel_shows_unread_security_events() {
+    let _serial = serial();
+    let sim = Sim::start();
+    let app = App::start("events", &[]);
+    add_uri(
+        &app,
+        &format!("otpauth://totp/emnify:{DEMO_USER}?secret={DEMO_TOTP}&issuer=emnify"),
+    );
+    app.wait_for("#add-preview li", Duration::from_secs(10));
+    app.find("#add-confirm").click();
+    let account_id = app
+        .wait_for("li.account", Duration::from_secs(10))
+        .attribute("data-id");
+    app.find("#tab-logins").click();
+    app.find("#profile-add-button").click();
+    app.find("#profile-name").type_text("Demo");
+    app.find("#profile-url").type_text(&sim.url);
+    app.find("#profile-username").type_text(DEMO_USER);
+    app.find("#profile-password").type_text(DEMO_PASSWORD);
+    let select = app.find("#profile-otp");
+    app.script(
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+        json!([select.as_arg(), account_id]),
+    );
+    app.find("#profile-save").click();
+    let profile = app.wait_for("li.profile[data-name='Demo']", Duration::from_secs(10));
+    profile.find(".login").click();
+    app.wait_until("logged in", Duration::from_secs(20), || {
+        app.texts("li.profile[data-name='Demo'] .login-steps li")
+            .iter()
+            .any(|step| step.contains("MFA"))
+    });
+
+    // The seed holds failed logins and a support access: the badge counts them unread.
+    app.wait_until("the unread badge", Duration::from_secs(20), || {
+        app.texts("#events-badge")
+            .first()
+            .and_then(|t| t.parse::<u32>().ok())
+            .is_some_and(|n| n > 0)
+    });
+    app.find("#tab-events").click();
+    app.wait_for("#events-list li.event", Duration::from_secs(20));
+    let highlights = app.texts("#events-list li.event.highlighted .event-highlight");
+    assert!(
+        highlights
+            .iter()
+            .any(|h| h.to_lowercase().contains("support")),
+        "highlights: {highlights:?}"
+    );
+    assert!(!app.find_all("#events-list li.event.new").is_empty());
+    app.screenshot("events");
+    no_critical_violations(&app, "events");
+
+    app.find("#events-mark-read").click();
+    app.wait_until("the badge cleared", Duration::from_secs(20), || {
+        app.find_all("#events-list li.event.new").is_empty()
+            && !app
+                .find("#tab-events")
+                .text()
+                .chars()
+                .any(|c| c.is_ascii_digit())
+    });
+}

@@ -1,7 +1,9 @@
 // The logins screen: emnify login profiles with one-click login, the steps of the last
-// login, token expiry, token actions, workspace switch, lockouts, and the add form.
+// login, token expiry, token actions, workspace switch, lockouts, "Enable app-based MFA",
+// and the add form. A successful login is told to the page as the DOM event
+// "emnify:logged-in" ({detail: {name}}), e.g. for the Events tab's unread badge.
 
-import { currentAccounts } from './accounts.js';
+import { currentAccounts, refresh as refreshAccounts } from './accounts.js';
 import { invoke } from './api.js';
 import { devicesSection } from './devices.js';
 import { confirm } from './dialogs.js';
@@ -35,7 +37,12 @@ function uiMessage(message) {
     String(message || '')
       .replace(/,? ?then retry with --force/, ', then choose “Try anyway”')
       .replace(/retry with --force/, 'choose “Try anyway”')
-      .replace(/check them with `emnify-auth profile add` again/, 'check them, then remove and add this profile again'),
+      .replace(/check them with `emnify-auth profile add` again/, 'check them, then remove and add this profile again')
+      .replace(
+        /: see it with `emnify-auth mfa list [^`]*` and remove it with `emnify-auth mfa remove [^`]*` before enrolling a new one/,
+        ': remove it in the emnify Portal before enabling app-based MFA here',
+      )
+      .replace(/run `emnify-auth mfa enroll` again/, 'choose “Enable app-based MFA” again'),
   );
 }
 
@@ -120,6 +127,9 @@ function createCard(view) {
     whoamiResult: q('.whoami-result'),
     workspaceForm: q('.workspace-form'),
     workspaceInput: q('.workspace-id'),
+    mfaOffer: q('.mfa-offer'),
+    enableMfa: q('.enable-mfa'),
+    enableMfaText: q('.enable-mfa-text'),
     devices: null,
   };
   // Unique ids for the labels of this card's inputs.
@@ -142,6 +152,7 @@ function createCard(view) {
   q('.logout').addEventListener('click', () => logout(card));
   q('.whoami').addEventListener('click', () => whoami(card));
   q('.remove-profile').addEventListener('click', () => removeProfile(card));
+  card.enableMfa.addEventListener('click', () => enableMfa(card));
   card.workspaceForm.addEventListener('submit', (event) => {
     event.preventDefault();
     switchWorkspace(card);
@@ -177,6 +188,9 @@ function updateView(card, view) {
   setAttr(remove, 'title', `Remove profile ${view.name}`);
   setAttr(card.login, 'aria-label', `Log in to ${view.name}`);
   show(el.querySelector('.devices-section'), view.method !== 'application_token');
+  const offerMfa = view.method !== 'application_token' && !view.otp_account;
+  show(card.mfaOffer, offerMfa);
+  if (offerMfa) setAttr(card.enableMfa, 'aria-label', `Enable app-based MFA for ${view.name}`);
   toggleClass(el, 'app-token', view.method === 'application_token');
   if (view.token_expires_at) card.expiresAt = view.token_expires_at;
   else if (!card.last || card.last.state !== 'logged_in') card.expiresAt = null;
@@ -232,7 +246,7 @@ setInterval(tick, 1000);
 function setBusy(card, on, text) {
   card.busy = on;
   card.el.setAttribute('aria-busy', on ? 'true' : 'false');
-  for (const button of card.el.querySelectorAll('.token button, .code-form button, .login, .login-force')) {
+  for (const button of card.el.querySelectorAll('.token button, .code-form button, .login, .login-force, .enable-mfa')) {
     button.disabled = on;
   }
   setText(card.loginText, on && text ? text : 'Log in');
@@ -294,6 +308,11 @@ function apply(card, view) {
   tick();
 }
 
+/** Tells the page that a profile logged in (the Events tab counts its new events then). */
+function loggedIn(card) {
+  document.dispatchEvent(new CustomEvent('emnify:logged-in', { detail: { name: card.name } }));
+}
+
 function failed(card, err) {
   setMessage(card, uiMessage(err.message), 'error');
   if (err.kind === 'needs_login') card.login.focus();
@@ -310,6 +329,7 @@ async function login(card, force) {
     if (view.state === 'logged_in') {
       announce(`Logged in to ${card.name}`, 'success');
       card.devices.load();
+      loggedIn(card);
     } else if (view.state === 'needs_confirmation') {
       card.force.focus();
     }
@@ -336,6 +356,7 @@ async function submitCode(card) {
     if (view.state === 'logged_in') {
       announce(`Logged in to ${card.name}`, 'success');
       card.devices.load();
+      loggedIn(card);
     }
   } catch (err) {
     setBusy(card, false);
@@ -434,6 +455,56 @@ async function switchWorkspace(card) {
   }
 }
 
+async function enableMfa(card) {
+  if (card.busy) return;
+  const user = card.view.username || card.name;
+  const ok = await confirm({
+    title: 'Enable app-based MFA?',
+    message: `Creates an MFA key for ${user} at emnify and stores it here; from then on logins of this profile use codes from this app.`,
+    ok: 'Enable MFA',
+  });
+  if (!ok) return;
+  setBusy(card, true);
+  setText(card.enableMfaText, 'Enabling MFA…');
+  setAttr(card.enableMfa, 'aria-label', null); // named by its text while busy
+  setAttr(card.enableMfa, 'aria-busy', 'true');
+  const done = () => {
+    setText(card.enableMfaText, 'Enable app-based MFA');
+    setAttr(card.enableMfa, 'aria-label', `Enable app-based MFA for ${card.name}`);
+    setAttr(card.enableMfa, 'aria-busy', null);
+    setBusy(card, false);
+  };
+  let result;
+  try {
+    result = await invoke('enable_mfa', { name: card.name });
+  } catch (err) {
+    done();
+    failed(card, err);
+    if (err.kind !== 'needs_login' && !card.mfaOffer.hidden) card.enableMfa.focus();
+    return;
+  }
+  done();
+  const message = `MFA enabled — codes come from ${result.account}`;
+  setMessage(card, `${message}.`, 'success');
+  announce(message, 'success');
+  // Enrolling logged in if it had to: the card shows the new account and token.
+  await loadProfiles();
+  refreshAccounts({ fresh: true }).catch(() => {});
+  if (card.expiresAt && card.expiresAt > nowSeconds()) loggedIn(card);
+  const focused = document.activeElement;
+  if (!focused || focused === document.body || card.el.contains(focused)) card.login.focus();
+}
+
+/** Focuses the Log in button of a profile (after the profiles were read). */
+export async function focusLogin(name) {
+  await loadProfiles();
+  const card = cards.get(name);
+  if (card) {
+    card.el.scrollIntoView({ block: 'nearest' });
+    card.login.focus();
+  }
+}
+
 async function removeProfile(card) {
   const ok = await confirm({
     title: 'Remove profile?',
@@ -518,6 +589,12 @@ function closeForm() {
   clearForm();
   show(form, false);
   setAttr(addButton, 'aria-expanded', 'false');
+}
+
+/** Opens the new-profile form (from elsewhere, e.g. the Events screen). */
+export function openProfileForm() {
+  if (form.hidden) openForm();
+  else nameInput.focus();
 }
 
 addButton.addEventListener('click', () => (form.hidden ? openForm() : closeForm()));

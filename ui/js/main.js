@@ -4,6 +4,7 @@
 import * as accounts from './accounts.js';
 import { openAdd } from './add.js';
 import { invoke, listen } from './api.js';
+import { showEvents, startBadge } from './events.js';
 import { loadProfiles } from './logins.js';
 import { loadSettings, showAbout } from './settings.js';
 import { announce } from './status.js';
@@ -17,6 +18,7 @@ const tabs = Array.from(document.querySelectorAll('.app-header [role="tab"]'));
 const onShow = {
   'panel-accounts': () => accounts.start(),
   'panel-logins': () => loadProfiles(),
+  'panel-events': () => showEvents(),
   'panel-settings': () => loadSettings(),
 };
 
@@ -75,7 +77,7 @@ document.addEventListener('keydown', (event) => {
     accounts.focusSearch();
     return;
   }
-  if (event.altKey && !ctrl && ['1', '2', '3'].includes(event.key)) {
+  if (event.altKey && !ctrl && ['1', '2', '3', '4'].includes(event.key)) {
     event.preventDefault();
     selectTab(tabs[Number(event.key) - 1], true);
     return;
@@ -106,6 +108,17 @@ invoke('app_info')
   });
 
 loadSettings();
+
+// The Events tab's unread badge: only once the first codes are on screen (it reads the
+// keyring and may ask the emnify API), or after a while when there are none to paint.
+let badgeStarted = false;
+function beginBadge() {
+  if (badgeStarted) return;
+  badgeStarted = true;
+  startBadge();
+}
+document.addEventListener('accounts:painted', () => setTimeout(beginBadge, 250), { once: true });
+setTimeout(beginBadge, 4000);
 
 // With the window's native file drop on, the page gets no HTML5 drop event: the file
 // never reaches us. Say what to do instead of silently ignoring the drop.
