@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The GUI and CLI tests start the app and simulator binaries, which `cargo test` alone
+# builds only for packages that have tests of their own.
+cargo build --workspace --bins --locked
 scripts/with-keyring.sh cargo test --workspace --locked
