@@ -55,33 +55,6 @@ impl<'a> Clocks<'a> {
     }
 }
 
-/// The demo user's TOTP key in the vault and a profile `prod` for the demo user that
-/// asks for trust.
-fn trusted_profile(vault: &TestVault, sim: &Sim) {
-    vault.ok(
-        &[
-            "add", "--secret", DEMO_TOTP, "--label", DEMO_USER, "--issuer", "emnify",
-        ],
-        None,
-    );
-    vault.ok(
-        &[
-            "profile",
-            "add",
-            "prod",
-            "--api-url",
-            &sim.url,
-            "--username",
-            DEMO_USER,
-            "--password-stdin",
-            "--otp",
-            "emnify",
-            "--trust-device",
-        ],
-        Some(DEMO_PASSWORD),
-    );
-}
-
 fn devices(vault: &TestVault, args: &[&str]) -> Value {
     let mut all = vec!["devices"];
     all.extend_from_slice(args);
@@ -193,7 +166,7 @@ fn a_trust_lives_ninety_days_warns_before_and_is_renewed_with_mfa_after() {
     let sim = Sim::start();
     let vault = TestVault::new("devlife");
     let mut clocks = Clocks::new(&sim, &vault);
-    trusted_profile(&vault, &sim);
+    vault.add_demo_profile(&sim, "prod", &["--trust-device"]);
 
     // Day 0: an MFA login with trust.
     let out = vault.ok(&["login", "prod"], None);
@@ -312,7 +285,7 @@ fn devices_from_elsewhere_appear_after_a_sync_and_revoking_removes_them() {
     let sim = Sim::start();
     let vault = TestVault::new("devrevoke");
     let mut clocks = Clocks::new(&sim, &vault);
-    trusted_profile(&vault, &sim);
+    vault.add_demo_profile(&sim, "prod", &["--trust-device"]);
     vault.ok(&["login", "prod"], None);
     devices(&vault, &["sync", "prod"]);
 
@@ -392,7 +365,7 @@ fn revoking_this_installation_makes_the_next_login_ask_for_mfa() {
     let sim = Sim::start();
     let vault = TestVault::new("devthis");
     let mut clocks = Clocks::new(&sim, &vault);
-    trusted_profile(&vault, &sim);
+    vault.add_demo_profile(&sim, "prod", &["--trust-device"]);
     vault.ok(&["login", "prod"], None);
     vault.ok(&["logout", "prod"], None);
     // Trusted: the fingerprint skips MFA.
@@ -488,7 +461,7 @@ fn fails_and_changes_nothing(vault: &TestVault, sim: &Sim, args: &[&str], expect
 fn damaged_device_records_are_reported_and_never_overwritten() {
     let sim = Sim::start();
     let vault = TestVault::new("devcorrupt");
-    trusted_profile(&vault, &sim);
+    vault.add_demo_profile(&sim, "prod", &["--trust-device"]);
     vault.ok(&["login", "prod"], None);
     devices(&vault, &["sync", "prod"]);
     let file = vault.data_dir().join("vault.json");
@@ -520,7 +493,7 @@ fn damaged_device_records_are_reported_and_never_overwritten() {
 fn concurrent_device_writes_lose_no_update() {
     let sim = Sim::start();
     let vault = TestVault::new("devconcurrent");
-    trusted_profile(&vault, &sim);
+    vault.add_demo_profile(&sim, "prod", &["--trust-device"]);
     vault.ok(
         &[
             "profile",
@@ -608,7 +581,7 @@ fn concurrent_device_writes_lose_no_update() {
 fn no_secret_reaches_device_output_or_files() {
     let sim = Sim::start();
     let vault = TestVault::new("devsecret");
-    trusted_profile(&vault, &sim);
+    vault.add_demo_profile(&sim, "prod", &["--trust-device"]);
     let mut outputs = String::new();
     for args in [
         &["login", "prod"][..],

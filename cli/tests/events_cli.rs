@@ -6,35 +6,10 @@ mod support;
 
 use serde_json::{Value, json};
 use support::TestVault;
-use support::sim::{DEMO_PASSWORD, DEMO_TOTP, DEMO_USER, Sim};
+use support::sim::{DEMO_USER, Sim};
 
 /// Not the demo password's SHA-1.
 const WRONG_SHA1: &str = "0000000000000000000000000000000000000000";
-
-/// The demo user's TOTP key in the vault and a profile `prod` linked to it.
-fn demo_profile(vault: &TestVault, sim: &Sim) {
-    vault.ok(
-        &[
-            "add", "--secret", DEMO_TOTP, "--label", DEMO_USER, "--issuer", "emnify",
-        ],
-        None,
-    );
-    vault.ok(
-        &[
-            "profile",
-            "add",
-            "prod",
-            "--api-url",
-            &sim.url,
-            "--username",
-            DEMO_USER,
-            "--password-stdin",
-            "--otp",
-            "emnify",
-        ],
-        Some(DEMO_PASSWORD),
-    );
-}
 
 fn events_json(vault: &TestVault, args: &[&str]) -> Value {
     let mut all = vec!["events", "prod", "--json"];
@@ -58,7 +33,7 @@ fn of_type(entries: &[Value], event_type: u64) -> Vec<Value> {
 fn failed_logins_a_deleted_key_and_support_access_are_listed_and_new_only_once() {
     let sim = Sim::start();
     let vault = TestVault::new("events");
-    demo_profile(&vault, &sim);
+    vault.add_demo_profile(&sim, "prod", &[]);
     // A token first: the third wrong password locks the user for 5 minutes, and the
     // listing below must not need a login.
     vault.ok(&["login", "prod"], None);
@@ -157,7 +132,7 @@ fn failed_logins_a_deleted_key_and_support_access_are_listed_and_new_only_once()
 fn bad_filters_are_one_line_errors() {
     let sim = Sim::start();
     let vault = TestVault::new("eventfilters");
-    demo_profile(&vault, &sim);
+    vault.add_demo_profile(&sim, "prod", &[]);
     let before = sim.total();
     let line = vault.fails(&["events", "prod", "--since", "5x"], None);
     assert!(line.contains("30m, 24h or 7d"), "{line}");
@@ -172,7 +147,7 @@ fn bad_filters_are_one_line_errors() {
 fn idaas_payloads_are_imported_without_tokens_and_show_in_the_timeline() {
     let sim = Sim::start();
     let vault = TestVault::new("idaas");
-    demo_profile(&vault, &sim);
+    vault.add_demo_profile(&sim, "prod", &[]);
     let file = vault.dir.path().join("idaas.jsonl");
     let failed = json!({
         "id": "019adb89-0000-750e-90a3-e860c924aa30", "type": "authentication.failed",

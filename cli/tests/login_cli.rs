@@ -27,30 +27,6 @@ fn claims(jwt: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-/// A vault with the demo user's TOTP key and a profile `NAME` for the demo user.
-fn mfa_profile(vault: &TestVault, sim: &Sim, name: &str, extra: &[&str]) {
-    vault.ok(
-        &[
-            "add", "--secret", DEMO_TOTP, "--label", DEMO_USER, "--issuer", "emnify",
-        ],
-        None,
-    );
-    let mut args = vec![
-        "profile",
-        "add",
-        name,
-        "--api-url",
-        &sim.url,
-        "--username",
-        DEMO_USER,
-        "--password-stdin",
-        "--otp",
-        "emnify",
-    ];
-    args.extend_from_slice(extra);
-    vault.ok(&args, Some(DEMO_PASSWORD));
-}
-
 fn nomfa_profile(vault: &TestVault, sim: &Sim, name: &str) {
     vault.ok(
         &[
@@ -81,7 +57,7 @@ fn login_without_mfa_is_one_request() {
 fn login_with_mfa_from_the_vault_is_two_requests() {
     let sim = Sim::start();
     let vault = TestVault::new("mfa");
-    mfa_profile(&vault, &sim, "prod", &[]);
+    vault.add_demo_profile(&sim, "prod", &[]);
     let out = vault.ok(&["login", "prod"], None);
     assert!(
         out.contains("MFA code") && out.contains("2 requests"),
@@ -96,7 +72,7 @@ fn login_with_mfa_from_the_vault_is_two_requests() {
 fn a_trusted_installation_skips_mfa() {
     let sim = Sim::start();
     let vault = TestVault::new("trusted");
-    mfa_profile(&vault, &sim, "prod", &["--trust-device"]);
+    vault.add_demo_profile(&sim, "prod", &["--trust-device"]);
     let out = vault.ok(&["login", "prod"], None);
     assert!(out.contains("trusted device until"), "{out}");
     assert_eq!(sim.count(AUTH), 2);
@@ -116,7 +92,7 @@ fn a_trusted_installation_skips_mfa() {
 fn token_prints_a_fresh_jwt_and_the_second_call_makes_no_request() {
     let sim = Sim::start();
     let vault = TestVault::new("token");
-    mfa_profile(&vault, &sim, "prod", &[]);
+    vault.add_demo_profile(&sim, "prod", &[]);
     let token = vault.ok(&["token", "prod"], None);
     assert_eq!(token.trim().lines().count(), 1);
     let exp = claims(&token)["exp"].as_u64().unwrap();
@@ -131,7 +107,7 @@ fn token_prints_a_fresh_jwt_and_the_second_call_makes_no_request() {
 fn an_expired_auth_token_is_refreshed_transparently() {
     let sim = Sim::start();
     let vault = TestVault::new("refresh");
-    mfa_profile(&vault, &sim, "prod", &[]);
+    vault.add_demo_profile(&sim, "prod", &[]);
     vault.ok(&["login", "prod"], None);
     sim.advance(241 * 60);
     let before = sim.count(AUTH);
@@ -260,7 +236,7 @@ fn application_token_profiles_get_tokens() {
 fn workspace_switch_replaces_the_token() {
     let sim = Sim::start();
     let vault = TestVault::new("workspace");
-    mfa_profile(&vault, &sim, "prod", &[]);
+    vault.add_demo_profile(&sim, "prod", &[]);
     let first = vault.ok(&["token", "prod"], None);
     let out = vault.ok(&["workspace", "switch", "prod", "5002"], None);
     assert!(out.contains("5002"), "{out}");

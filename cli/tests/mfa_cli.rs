@@ -7,9 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use support::TestVault;
-use support::sim::{
-    APP_TOKEN, DEMO_PASSWORD, DEMO_TOTP, DEMO_USER, NOMFA_PASSWORD, NOMFA_USER, Sim,
-};
+use support::sim::{APP_TOKEN, NOMFA_PASSWORD, NOMFA_USER, Sim};
 
 const AUTH: &str = "POST /api/v1/authenticate";
 /// The simulator numbers new MFA keys from 1000 (the demo seed's key is 717).
@@ -245,27 +243,7 @@ fn removing_an_enrolled_key_can_remove_its_account_too() {
 fn the_demo_key_is_removed_and_its_likely_account_kept() {
     let sim = Sim::start();
     let vault = TestVault::new("mfademo");
-    vault.ok(
-        &[
-            "add", "--secret", DEMO_TOTP, "--label", DEMO_USER, "--issuer", "emnify",
-        ],
-        None,
-    );
-    vault.ok(
-        &[
-            "profile",
-            "add",
-            "prod",
-            "--api-url",
-            &sim.url,
-            "--username",
-            DEMO_USER,
-            "--password-stdin",
-            "--otp",
-            "emnify",
-        ],
-        Some(DEMO_PASSWORD),
-    );
+    vault.add_demo_profile(&sim, "prod", &[]);
     let line = vault.fails(&["mfa", "enroll", "prod"], None);
     assert!(line.contains("already has an active MFA key"), "{line}");
     let out = vault.ok(

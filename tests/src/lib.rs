@@ -103,7 +103,8 @@ pub fn display() -> &'static str {
 /// namespace.
 #[derive(Debug)]
 pub struct App {
-    driver: Child,
+    /// Killed after `Drop for App` has closed the session.
+    _driver: KillOnDrop,
     base: String,
     session: String,
     /// The app's data folder.
@@ -119,26 +120,30 @@ impl App {
         require_tool("tauri-driver");
         require_tool("WebKitWebDriver");
         let display = display();
+        // Resolved before tauri-driver starts, so a missing binary leaves no process behind.
+        let application = binary("emnify-authenticator");
         let data_dir = tempfile::tempdir().unwrap();
         let service = format!("emnify-authenticator-e2e-{test}-{}", std::process::id());
         let port = free_port();
         let native = free_port();
-        let driver = Command::new("tauri-driver")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
-            .env("DISPLAY", display)
-            .env("EMNIFY_AUTH_DATA_DIR", data_dir.path())
-            .env("EMNIFY_AUTH_KEYRING_SERVICE", &service)
-            .env("GDK_BACKEND", "x11")
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tauri-driver");
+        let driver = KillOnDrop(
+            Command::new("tauri-driver")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--native-port",
+                    &native.to_string(),
+                ])
+                .env("DISPLAY", display)
+                .env("EMNIFY_AUTH_DATA_DIR", data_dir.path())
+                .env("EMNIFY_AUTH_KEYRING_SERVICE", &service)
+                .env("GDK_BACKEND", "x11")
+                .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start tauri-driver"),
+        );
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -149,7 +154,7 @@ impl App {
             "capabilities": {
                 "alwaysMatch": {
                     "tauri:options": {
-                        "application": binary("emnify-authenticator").display().to_string(),
+                        "application": application.display().to_string(),
                         "args": args,
                     }
                 }
@@ -167,7 +172,7 @@ impl App {
             .expect("session id")
             .to_owned();
         let app = Self {
-            driver,
+            _driver: driver,
             base,
             session,
             data_dir,
@@ -389,8 +394,18 @@ fn describe(err: ureq::Error) -> String {
 impl Drop for App {
     fn drop(&mut self) {
         let _ = ureq::delete(&self.url("")).call();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+    }
+}
+
+/// A child process that is killed when this goes out of scope, even when a test panics
+/// half-way through starting it.
+#[derive(Debug)]
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

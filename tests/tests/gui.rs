@@ -39,6 +39,42 @@ fn add_uri(app: &App, uri: &str) {
     app.find("#add-uri-submit").click();
 }
 
+/// Adds the simulator's demo TOTP key (from a link) and fills the new-profile form for the
+/// demo user, linked to it; the caller saves the form.
+fn fill_demo_profile(app: &App, sim: &Sim) {
+    add_uri(
+        app,
+        &format!("otpauth://totp/emnify:{DEMO_USER}?secret={DEMO_TOTP}&issuer=emnify"),
+    );
+    app.wait_for("#add-preview li", Duration::from_secs(10));
+    app.find("#add-confirm").click();
+    let account_id = app
+        .wait_for("li.account", Duration::from_secs(10))
+        .attribute("data-id");
+    app.find("#tab-logins").click();
+    app.find("#profile-add-button").click();
+    app.find("#profile-name").type_text("Demo");
+    app.find("#profile-url").type_text(&sim.url);
+    app.find("#profile-username").type_text(DEMO_USER);
+    app.find("#profile-password").type_text(DEMO_PASSWORD);
+    let select = app.find("#profile-otp");
+    app.script(
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+        json!([select.as_arg(), account_id]),
+    );
+}
+
+/// Clicks "Log in" on the Demo profile and waits for the MFA step to be reported.
+fn log_in_demo(app: &App) {
+    let profile = app.wait_for("li.profile[data-name='Demo']", Duration::from_secs(10));
+    profile.find(".login").click();
+    app.wait_until("logged in", Duration::from_secs(20), || {
+        app.texts("li.profile[data-name='Demo'] .login-steps li")
+            .iter()
+            .any(|step| step.contains("MFA"))
+    });
+}
+
 #[test]
 fn accounts_add_copy_and_csp() {
     let _serial = serial();
@@ -170,41 +206,16 @@ fn one_click_login_and_trusted_device() {
     let _serial = serial();
     let sim = Sim::start();
     let app = App::start("logins", &[]);
-    add_uri(
-        &app,
-        &format!("otpauth://totp/emnify:{DEMO_USER}?secret={DEMO_TOTP}&issuer=emnify"),
-    );
-    app.wait_for("#add-preview li", Duration::from_secs(10));
-    app.find("#add-confirm").click();
-    let account_id = app
-        .wait_for("li.account", Duration::from_secs(10))
-        .attribute("data-id");
-
-    app.find("#tab-logins").click();
-    app.find("#profile-add-button").click();
-    app.find("#profile-name").type_text("Demo");
-    app.find("#profile-url").type_text(&sim.url);
-    app.find("#profile-username").type_text(DEMO_USER);
-    app.find("#profile-password").type_text(DEMO_PASSWORD);
-    let select = app.find("#profile-otp");
-    app.script(
-        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
-        json!([select.as_arg(), account_id]),
-    );
+    fill_demo_profile(&app, &sim);
+    app.screenshot("profile-form");
+    no_critical_violations(&app, "profile form");
     let trust = app.find("#profile-trust");
     if !trust.selected() {
         trust.click();
     }
-    app.screenshot("profile-form");
-    no_critical_violations(&app, "profile form");
     app.find("#profile-save").click();
-    let profile = app.wait_for("li.profile[data-name='Demo']", Duration::from_secs(10));
-    profile.find(".login").click();
-    app.wait_until("logged in", Duration::from_secs(20), || {
-        app.texts("li.profile[data-name='Demo'] .login-steps li")
-            .iter()
-            .any(|step| step.contains("MFA"))
-    });
+    log_in_demo(&app);
+    let profile = app.find("li.profile[data-name='Demo']");
     assert_eq!(sim.count("POST /api/v1/authenticate"), 2);
     assert!(profile.find(".token-expiry").text().len() > 3);
     app.screenshot("logged-in");
@@ -244,34 +255,9 @@ fn events_panel_shows_unread_security_events() {
     let _serial = serial();
     let sim = Sim::start();
     let app = App::start("events", &[]);
-    add_uri(
-        &app,
-        &format!("otpauth://totp/emnify:{DEMO_USER}?secret={DEMO_TOTP}&issuer=emnify"),
-    );
-    app.wait_for("#add-preview li", Duration::from_secs(10));
-    app.find("#add-confirm").click();
-    let account_id = app
-        .wait_for("li.account", Duration::from_secs(10))
-        .attribute("data-id");
-    app.find("#tab-logins").click();
-    app.find("#profile-add-button").click();
-    app.find("#profile-name").type_text("Demo");
-    app.find("#profile-url").type_text(&sim.url);
-    app.find("#profile-username").type_text(DEMO_USER);
-    app.find("#profile-password").type_text(DEMO_PASSWORD);
-    let select = app.find("#profile-otp");
-    app.script(
-        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
-        json!([select.as_arg(), account_id]),
-    );
+    fill_demo_profile(&app, &sim);
     app.find("#profile-save").click();
-    let profile = app.wait_for("li.profile[data-name='Demo']", Duration::from_secs(10));
-    profile.find(".login").click();
-    app.wait_until("logged in", Duration::from_secs(20), || {
-        app.texts("li.profile[data-name='Demo'] .login-steps li")
-            .iter()
-            .any(|step| step.contains("MFA"))
-    });
+    log_in_demo(&app);
 
     // The seed holds failed logins and a support access: the badge counts them unread.
     app.wait_until("the unread badge", Duration::from_secs(20), || {

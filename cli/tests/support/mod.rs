@@ -33,6 +33,10 @@ pub fn require_keyring_session() {
     );
 }
 
+/// The longest a single CLI command may take in a test (logins wait for a fresh code step
+/// at most about 30 s; everything else takes well under a second).
+const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+
 /// One test's world: its own data folder and keyring service name, so tests running in
 /// parallel share the keyring daemon but never each other's entries.
 pub struct TestVault {
@@ -76,6 +80,33 @@ impl TestVault {
         self.dir.path().join("data")
     }
 
+    /// The simulator's demo user: its TOTP key in the vault as "emnify: demo@example.com"
+    /// and a login profile `name` linked to it; `extra` adds `profile add` flags (e.g.
+    /// `--trust-device`).
+    pub fn add_demo_profile(&self, sim: &sim::Sim, name: &str, extra: &[&str]) {
+        use sim::{DEMO_PASSWORD, DEMO_TOTP, DEMO_USER};
+        self.ok(
+            &[
+                "add", "--secret", DEMO_TOTP, "--label", DEMO_USER, "--issuer", "emnify",
+            ],
+            None,
+        );
+        let mut args = vec![
+            "profile",
+            "add",
+            name,
+            "--api-url",
+            &sim.url,
+            "--username",
+            DEMO_USER,
+            "--password-stdin",
+            "--otp",
+            "emnify",
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args, Some(DEMO_PASSWORD));
+    }
+
     /// `emnify-auth` with this vault's environment.
     pub fn cli(&self) -> Command {
         let mut cmd = Command::cargo_bin("emnify-auth").expect("emnify-auth binary");
@@ -97,24 +128,55 @@ impl TestVault {
 
     /// Runs the CLI with `args` and optional stdin text.
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::{Read, Write};
         let mut cmd = self.cli();
-        cmd.args(args);
-        match stdin {
-            None => cmd.output().expect("run emnify-auth"),
-            Some(text) => {
-                use std::io::Write;
-                cmd.stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped());
-                let mut child = cmd.spawn().expect("spawn emnify-auth");
-                child
-                    .stdin
-                    .take()
-                    .unwrap()
-                    .write_all(text.as_bytes())
-                    .unwrap();
-                child.wait_with_output().expect("wait emnify-auth")
+        cmd.args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn emnify-auth");
+        if let Some(text) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        // Read both pipes on their own threads, so a chatty child cannot block on a full pipe.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let out_reader = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = stdout.read_to_end(&mut bytes);
+            bytes
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = stderr.read_to_end(&mut bytes);
+            bytes
+        });
+        // A hung command fails its test instead of stalling the whole run.
+        let deadline = std::time::Instant::now() + COMMAND_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait emnify-auth") {
+                break status;
             }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("emnify-auth {args:?} did not finish within {COMMAND_TIMEOUT:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        Output {
+            status,
+            stdout: out_reader.join().unwrap(),
+            stderr: err_reader.join().unwrap(),
         }
     }
 
