@@ -5,18 +5,21 @@
 set -euo pipefail
 
 if [ -z "${EMNIFY_PRIVATE_BUS:-}" ]; then
-  command -v dbus-run-session >/dev/null || { echo "dbus-run-session is missing: run scripts/setup.sh" >&2; exit 1; }
-  command -v gnome-keyring-daemon >/dev/null || { echo "gnome-keyring-daemon is missing: run scripts/setup.sh" >&2; exit 1; }
-  export EMNIFY_PRIVATE_BUS=1
+  command -v dbus-run-session >/dev/null || { echo "dbus-run-session is missing: run scripts/setup.sh --tests" >&2; exit 1; }
+  command -v gnome-keyring-daemon >/dev/null || { echo "gnome-keyring-daemon is missing: run scripts/setup.sh --tests" >&2; exit 1; }
+  # Private runtime, data and cache folders, set before the bus starts so that services it
+  # starts on demand (the accessibility bus, the keyring) use them too and never share
+  # /root/.cache or the user's folders with another session.
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/emnify-keyring.XXXXXX")
+  export EMNIFY_PRIVATE_BUS="$scratch"
+  export XDG_RUNTIME_DIR="$scratch/runtime" XDG_DATA_HOME="$scratch/data" \
+    XDG_CONFIG_HOME="$scratch/config" XDG_CACHE_HOME="$scratch/cache"
+  mkdir -p -m 700 "$XDG_RUNTIME_DIR" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
   exec dbus-run-session -- "$0" "$@"
 fi
 
-# Inside the private bus. Private runtime and data folders: the keyring files of this run
-# live here and vanish with it.
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/emnify-keyring.XXXXXX")
-trap 'rm -rf "$scratch"' EXIT  # the daemon exits with the private bus
-export XDG_RUNTIME_DIR="$scratch/runtime" XDG_DATA_HOME="$scratch/data" XDG_CONFIG_HOME="$scratch/config"
-mkdir -p -m 700 "$XDG_RUNTIME_DIR" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
+# Inside the private bus; the folders go when this run ends (the daemon exits with the bus).
+trap 'rm -rf "$EMNIFY_PRIVATE_BUS"' EXIT
 
 # --unlock reads the password on stdin and creates an unlocked "login" keyring with it.
 printf '%s' 'emnify-test-keyring' | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null

@@ -66,26 +66,26 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A virtual X display for the whole test binary.
+/// A virtual X display for the whole test binary. Statics are never dropped, so Xvfb runs
+/// under a small shell that kills it when our end of its stdin closes, i.e. when this test
+/// process exits, however it exits.
 pub fn display() -> &'static str {
-    static DISPLAY: OnceLock<(String, Mutex<Child>)> = OnceLock::new();
+    static DISPLAY: OnceLock<(String, Mutex<Option<std::process::ChildStdin>>)> = OnceLock::new();
     &DISPLAY
         .get_or_init(|| {
             if let Ok(existing) = std::env::var("E2E_DISPLAY") {
-                let child = Command::new("true").spawn().unwrap();
-                return (existing, Mutex::new(child));
+                return (existing, Mutex::new(None));
             }
             require_tool("Xvfb");
-            let mut child = Command::new("Xvfb")
+            // The shell outlives this process only until the stdin pipe closes; it is
+            // never waited for on purpose (the process exits first).
+            #[expect(clippy::zombie_processes, reason = "reaped by init when the tests end")]
+            let mut child = Command::new("sh")
                 .args([
-                    "-displayfd",
-                    "1",
-                    "-screen",
-                    "0",
-                    "1280x900x24",
-                    "-nolisten",
-                    "tcp",
+                    "-c",
+                    "Xvfb -displayfd 1 -screen 0 1280x900x24 -nolisten tcp 2>/dev/null & x=$!; read _; kill $x",
                 ])
+                .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
@@ -94,7 +94,7 @@ pub fn display() -> &'static str {
             BufReader::new(child.stdout.take().unwrap())
                 .read_line(&mut line)
                 .unwrap();
-            (format!(":{}", line.trim()), Mutex::new(child))
+            (format!(":{}", line.trim()), Mutex::new(child.stdin.take()))
         })
         .0
 }
@@ -139,6 +139,9 @@ impl App {
                 .env("EMNIFY_AUTH_KEYRING_SERVICE", &service)
                 .env("GDK_BACKEND", "x11")
                 .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+                // The tests need no accessibility bus (axe reads the DOM); without it the app
+                // cannot stall waiting for one.
+                .env("NO_AT_BRIDGE", "1")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
