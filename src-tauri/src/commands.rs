@@ -73,10 +73,11 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
 /// `EMNIFY_AUTH_STARTUP_MARK=1` it prints `first-code-painted` on stderr, which is how the
 /// start-up benchmark times the app from outside.
 #[tauri::command]
-pub fn first_code_painted() {
+pub fn first_code_painted(app: AppHandle) {
     if std::env::var("EMNIFY_AUTH_STARTUP_MARK").is_ok_and(|v| v == "1") {
         eprintln!("first-code-painted");
     }
+    tray::ensure(&app);
 }
 
 /// One account with its current code.
@@ -96,8 +97,9 @@ pub struct AccountView {
     error: Option<String>,
 }
 
-/// Every account with its code at this second, pinned ones first.
-#[tauri::command]
+/// Every account with its code at this second, pinned ones first. Off the main thread:
+/// the first call may wait for the keyring.
+#[tauri::command(async)]
 pub fn accounts(state: State<'_, AppState>) -> CommandResult<Vec<AccountView>> {
     let time = now();
     let accounts = state.vault.accounts()?;

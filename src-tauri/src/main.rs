@@ -91,10 +91,11 @@ fn main() {
             events::enable_mfa,
         ])
         .setup(|app| {
-            if let Err(err) = tray::build(app.handle()) {
-                // No tray on this desktop: the window still works.
-                tracing::warn!(error = %err, "no tray icon");
-            }
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                tray::ensure(&handle);
+            });
             devices::watch_expiry(app.handle());
             Ok(())
         })

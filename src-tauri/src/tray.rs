@@ -77,8 +77,24 @@ fn copy_pinned(app: &AppHandle, id: &str) {
     }
 }
 
-/// Creates the tray icon.
-pub fn build(app: &AppHandle) -> tauri::Result<()> {
+/// Creates the tray icon once, after the first codes are painted (or a moment after
+/// start-up when there are none): building it blocks the main thread for 100–500 ms,
+/// which would otherwise delay the window's first paint.
+pub fn ensure(app: &AppHandle) {
+    static BUILT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if BUILT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let handle = app.clone();
+    let _ = app.run_on_main_thread(move || {
+        if let Err(err) = build(&handle) {
+            // No tray on this desktop: the window still works.
+            tracing::warn!(error = %err, "no tray icon");
+        }
+    });
+}
+
+fn build(app: &AppHandle) -> tauri::Result<()> {
     let icon = Image::from_bytes(include_bytes!("../../icons/tray.png"))?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon)
