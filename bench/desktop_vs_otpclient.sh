@@ -3,7 +3,7 @@
 # authenticator from Debian, measured the same way in the same run.
 #
 #   bench/desktop_vs_otpclient.sh [--runs N] [--check] [--idle S] [--accounts K]
-#                                 [--no-build] [--verbose]
+#                                 [--no-build] [--verbose] [--ours-env K=V] [--smaps DIR]
 #
 #   --runs N      measured launches of each app (default 5; one unmeasured warm-up each
 #                 comes first); medians are reported
@@ -12,6 +12,9 @@
 #   --accounts K  accounts in both vaults (default 3)
 #   --no-build    use target/release as it is (default: cargo build it first)
 #   --verbose     per-run memory of every process
+#   --ours-env K=V  extra environment for our app only (repeatable), to try a setting,
+#                 e.g. --ours-env WEBKIT_DISABLE_DMABUF_RENDERER=1
+#   --smaps DIR   keep /proc/PID/smaps of every measured process in DIR (DIR/ours-run1/...)
 #
 # Both apps run on a private Xvfb display, inside scripts/with-keyring.sh (a private D-Bus
 # session with an unlocked gnome-keyring), with throwaway HOME/XDG folders: nothing of the
@@ -31,6 +34,7 @@ bench="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$bench/.." && pwd)"
 
 runs=5 check=0 idle=5 accounts=3 build=1 verbose=0
+ours_extra=() smaps_dir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
@@ -39,6 +43,10 @@ while [ $# -gt 0 ]; do
     --accounts) accounts="${2:?--accounts needs a number}"; shift 2 ;;
     --no-build) build=0; shift ;;
     --verbose|-v) verbose=1; shift ;;
+    --smaps) smaps_dir="${2:?--smaps needs a folder}"; mkdir -p "$smaps_dir"; smaps_dir="$(cd "$smaps_dir" && pwd)"; shift 2 ;;
+    --ours-env)
+      case "${2:-}" in *=*) ours_extra+=("$2") ;; *) echo "--ours-env takes K=V" >&2; exit 2 ;; esac
+      shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -59,6 +67,7 @@ if [ -z "${EMNIFY_BENCH_INSIDE:-}" ]; then
   need Xvfb xvfb
   need dbus-run-session dbus
   need dbus-send dbus
+  need dbus-update-activation-environment dbus
   need gnome-keyring-daemon gnome-keyring
   need secret-tool libsecret-tools
   need otpclient otpclient
@@ -88,6 +97,8 @@ if [ -z "${EMNIFY_BENCH_INSIDE:-}" ]; then
   inner=(--runs "$runs" --idle "$idle" --accounts "$accounts" --no-build)
   [ "$check" -eq 0 ] || inner+=(--check)
   [ "$verbose" -eq 0 ] || inner+=(--verbose)
+  for kv in "${ours_extra[@]}"; do inner+=(--ours-env "$kv"); done
+  [ -z "$smaps_dir" ] || inner+=(--smaps "$smaps_dir")
   exec "$root/scripts/with-keyring.sh" "$0" "${inner[@]}"
 fi
 
@@ -126,8 +137,17 @@ grep -q '^[0-9]' "$scratch/display" || { echo "Xvfb did not report a display wit
 export DISPLAY=":$(head -n1 "$scratch/display")" GDK_BACKEND=x11
 unset WAYLAND_DISPLAY
 
+# Services that D-Bus starts on demand (the accessibility bus) get the private runtime
+# folder and a throwaway HOME: otherwise at-spi puts its socket in ~/.cache/at-spi of the
+# real HOME, where every other private session on the machine puts and removes its own,
+# and apps then wait 25 s for an accessibility bus that is gone.
+mkdir -p "$scratch/session-home"
+dbus-update-activation-environment XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" \
+  HOME="$scratch/session-home" XDG_CACHE_HOME="$scratch/session-home/.cache" \
+  DISPLAY="$DISPLAY" >/dev/null 2>&1 \
+  || { echo "dbus-update-activation-environment failed" >&2; exit 1; }
 # As on a desktop, the accessibility bus is already up when an app starts (without this,
-# the first GTK process of the private session would wait for its activation).
+# the first GTK process of the session would wait for its activation).
 dbus-send --session --print-reply --dest=org.a11y.Bus /org/a11y/bus org.a11y.Bus.GetAddress \
   >/dev/null 2>&1 || true
 
@@ -162,16 +182,18 @@ home_env() {  # throwaway HOME and XDG folders for one app
     "$1" "$1" "$1" "$1" "$1"
 }
 mapfile -d '' ours_env < <(home_env "$ours_home")
+for kv in "${ours_extra[@]}"; do ours_env+=(--env "$kv"); done
 mapfile -d '' otp_env < <(home_env "$otp_home")
 
 probe_pid=""
-measure() {  # measure NAME OUTFILE: one launch, one JSON line appended to OUTFILE
-  local name="$1" out="$2" args
+measure() {  # measure NAME OUTFILE [RUN]: one launch, one JSON line appended to OUTFILE
+  local name="$1" out="$2" run="${3:-}" args=()
+  [ -z "$smaps_dir" ] || [ -z "$run" ] || args+=(--smaps "$smaps_dir/$name-run$run")
   if [ "$name" = ours ]; then
-    args=(--window '^emnify Authenticator$' --mark first-code-painted "${ours_env[@]}"
-          --env EMNIFY_AUTH_STARTUP_MARK=1 -- "$app")
+    args+=(--window '^emnify Authenticator$' --mark first-code-painted "${ours_env[@]}"
+           --env EMNIFY_AUTH_STARTUP_MARK=1 -- "$app")
   else
-    args=(--window '^OTPClient$' "${otp_env[@]}" -- otpclient)
+    args+=(--window '^OTPClient$' "${otp_env[@]}" -- otpclient)
   fi
   python3 "$bench/launch_probe.py" --idle "$idle" --timeout 60 --log "$scratch/$name.log" \
     --pidfile "$scratch/$name.pid" "${args[@]}" >>"$out" &
@@ -189,6 +211,11 @@ measure() {  # measure NAME OUTFILE: one launch, one JSON line appended to OUTFI
   sleep 1  # let the session settle (D-Bus names released, caches written)
 }
 
+[ "${#ours_extra[@]}" -eq 0 ] || echo "our app runs with: ${ours_extra[*]}" >&2
+# One unmeasured launch of each first, as on a desktop where apps have run before: the
+# page cache holds the libraries, Mesa's shader cache is filled, and the first GTK 3 app
+# on a display has cached its GL visual on the root window (else the first one to start
+# loads GLX/Mesa itself: +14 MiB and slower for OTPClient).
 echo "warm-up launches (not measured)..." >&2
 measure ours "$scratch/warmup.jsonl"
 measure otpclient "$scratch/warmup.jsonl"
@@ -196,20 +223,22 @@ for i in $(seq 1 "$runs"); do
   # Alternate the order so that neither app always runs right after the other.
   if [ $((i % 2)) -eq 1 ]; then order=(ours otpclient); else order=(otpclient ours); fi
   for name in "${order[@]}"; do
-    measure "$name" "$scratch/$name.jsonl"
+    measure "$name" "$scratch/$name.jsonl" "$i"
   done
   python3 - "$scratch/ours.jsonl" "$scratch/otpclient.jsonl" "$i" "$runs" "$verbose" <<'EOF' >&2
 import json, sys
 ours, otp = (json.loads(open(p).read().splitlines()[-1]) for p in sys.argv[1:3])
 i, runs, verbose = sys.argv[3], sys.argv[4], sys.argv[5] == "1"
 mib = lambda kib: kib / 1024
+count = lambda r: f"{len(r['processes'])} process" + ("" if len(r["processes"]) == 1 else "es")
 print(f"run {i}/{runs}: ours window {ours['window_ms']:.0f} ms, first code {ours['mark_ms']:.0f} ms, "
-      f"{mib(ours['pss_kib']):.1f} MiB ({len(ours['processes'])} processes); "
-      f"OTPClient window {otp['window_ms']:.0f} ms, {mib(otp['pss_kib']):.1f} MiB "
-      f"({len(otp['processes'])} process{'es' if len(otp['processes']) != 1 else ''})")
+      f"{mib(ours['pss_kib']):.1f} MiB ({count(ours)}); "
+      f"OTPClient window {otp['window_ms']:.0f} ms, {mib(otp['pss_kib']):.1f} MiB ({count(otp)})")
 if verbose:
     for who, r in (("ours", ours), ("OTPClient", otp)):
-        print("  " + who + ": " + ", ".join(f"{p['comm']} {mib(p['pss_kib']):.1f} MiB" for p in r["processes"]))
+        print(f"  {who}: " + ", ".join(
+            f"{p['comm']} PSS {mib(p['pss_kib']):.1f} MiB USS {mib(p['uss_kib']):.1f} MiB"
+            f" (started at {p['started_ms']} ms)" for p in r["processes"]))
 EOF
 done
 
@@ -230,6 +259,10 @@ def processes(rows):
     n = len(median_run(rows)["processes"])
     return f"{n} process" + ("" if n == 1 else "es")
 
+def started(rows, name):  # median start of the named child process, when every run had one
+    times = [p["started_ms"] for r in rows for p in r["processes"] if p["comm"] == name]
+    return f", {name} started {statistics.median(times):.0f} ms" if len(times) == len(rows) else ""
+
 first, window = med(ours, "mark_ms"), med(otp, "window_ms")
 ours_mem, otp_mem = mib(med(ours, "pss_kib")), mib(med(otp, "pss_kib"))
 time_ratio, mem_ratio = first / window, ours_mem / otp_mem
@@ -237,10 +270,15 @@ print(f"first code painted: ours {first:.0f} ms, OTPClient window {window:.0f} m
       f"ratio {time_ratio:.2f} (goal <= 1.0)")
 print(f"memory (PSS, {idle:g} s idle): ours {ours_mem:.1f} MiB ({processes(ours)}), "
       f"OTPClient {otp_mem:.1f} MiB ({processes(otp)}), ratio {mem_ratio:.2f} (goal <= 2.0)")
-print(f"  medians of {len(ours)} runs; ours' window was mapped at {med(ours, 'window_ms'):.0f} ms; "
-      "OTPClient's window is its account list (it shows a code when a row is clicked)")
-print("  ours by process: " + ", ".join(
+print(f"  medians of {len(ours)} runs. ours: window mapped {med(ours, 'window_ms'):.0f} ms"
+      f"{started(ours, 'WebKitNetworkProcess')}{started(ours, 'WebKitWebProcess')}, "
+      f"first code {first:.0f} ms after launch")
+print("  ours by process (PSS): " + ", ".join(
     f"{p['comm']} {mib(p['pss_kib']):.1f} MiB" for p in median_run(ours)["processes"]))
+print(f"  USS (private memory, what closing the app frees): ours {mib(med(ours, 'uss_kib')):.1f} MiB, "
+      f"OTPClient {mib(med(otp, 'uss_kib')):.1f} MiB")
+print("  OTPClient's window is its account list (OTPClient 3.x shows a code when a row is "
+      "clicked), opened without a password dialog")
 missed = [what for what, bad in (("start-up", time_ratio > 1.0), ("memory", mem_ratio > 2.0)) if bad]
 if missed:
     print("goal missed: " + ", ".join(missed))

@@ -6,16 +6,21 @@ Spawns CMD (in its own session), and times from the spawn to
     root window, seen through Xlib; no polling), and
   * optionally a line on the app's stderr (--mark, e.g. "first-code-painted").
 The "ready" moment is the mark when --mark is given, else the window. After --idle
-seconds more, it sums the PSS (/proc/PID/smaps_rollup) of the app's whole process tree,
-then ends that tree (SIGTERM, then SIGKILL) and prints one JSON object on stdout:
+seconds more, it sums the PSS (/proc/PID/smaps_rollup) of the app's whole process tree
+(--smaps DIR also copies each process's full smaps there, for a closer look), then ends
+that tree (SIGTERM, then SIGKILL) and prints one JSON object on stdout:
 
   {"ok": true, "window_ms": 431.2, "mark_ms": 812.9, "ready_ms": 812.9,
-   "pss_kib": 145612, "processes": [{"pid": 1, "comm": "...", "pss_kib": 1}, ...]}
+   "pss_kib": 145612, "uss_kib": 120000,
+   "processes": [{"pid": 1, "comm": "...", "pss_kib": 1, "uss_kib": 1, "rss_kib": 1,
+                  "started_ms": 0}, ...]}
+(started_ms: when the process started, after the spawn; USS = private clean + dirty.)
 
 Standard library only (Xlib through ctypes; libX11 comes with GTK).
 
     launch_probe.py --window REGEX [--mark LINE] [--idle S] [--timeout S]
-                    [--env K=V ...] [--log FILE] -- CMD [ARG ...]
+                    [--env K=V ...] [--log FILE] [--pidfile FILE] [--smaps DIR]
+                    -- CMD [ARG ...]
 """
 
 import argparse
@@ -115,27 +120,53 @@ def process_tree(root):
     return tree
 
 
-def pss_kib(pid):
+def memory_kib(pid):
+    """PSS, USS (private clean + dirty) and RSS of pid from /proc/PID/smaps_rollup, or None."""
+    fields = {}
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+                key, _, rest = line.partition(":")
+                if key in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
+                    fields[key] = int(rest.split()[0])
+    except (OSError, ValueError):
+        return None
+    if "Pss" not in fields:
+        return None
+    uss = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+    return fields["Pss"], uss, fields.get("Rss", 0)
 
 
 def comm(pid):
+    """The program's name: basename of argv[0] (comm is cut at 15 characters)."""
     try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv0 = f.read().split(b"\0")[0].decode("utf-8", "replace")
+        if argv0:
+            return os.path.basename(argv0)
         with open(f"/proc/{pid}/comm") as f:
             return f.read().strip()
     except OSError:
         return "?"
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def started_ms(pid, spawn_boottime):
+    """When pid started, in ms after the spawn (/proc/PID/stat starttime, 1/CLK_TCK s)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("utf-8", "replace")
+        ticks = int(stat[stat.rindex(")") + 2:].split()[19])
+        return round((ticks / TICKS - spawn_boottime) * 1000)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def end_tree(proc):
-    pids = [pid for pid in process_tree(proc.pid)]
+    """SIGTERM to the whole tree, then SIGKILL to whatever is left after 3 s."""
+    pids = process_tree(proc.pid)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
             try:
@@ -180,6 +211,8 @@ def main():
     ap.add_argument("--env", action="append", default=[], metavar="K=V")
     ap.add_argument("--log", help="file for the app's stdout and stderr")
     ap.add_argument("--pidfile", help="file to write the app's PID (= its process group) to")
+    ap.add_argument("--smaps", metavar="DIR",
+                    help="copy each process's /proc/PID/smaps to DIR before ending the app")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -197,6 +230,7 @@ def main():
     mark_seen = threading.Event()
 
     start = time.monotonic()
+    start_boottime = time.clock_gettime(time.CLOCK_BOOTTIME)
     proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                             stderr=subprocess.PIPE, start_new_session=True)
     if args.pidfile:
@@ -248,10 +282,21 @@ def main():
             else:
                 processes = []
                 for pid in process_tree(proc.pid):
-                    pss = pss_kib(pid)
-                    if pss is not None:
-                        processes.append({"pid": pid, "comm": comm(pid), "pss_kib": pss})
+                    memory = memory_kib(pid)
+                    if memory is not None:
+                        processes.append({"pid": pid, "comm": comm(pid), "pss_kib": memory[0],
+                                          "uss_kib": memory[1], "rss_kib": memory[2],
+                                          "started_ms": started_ms(pid, start_boottime)})
+                        if args.smaps:
+                            os.makedirs(args.smaps, exist_ok=True)
+                            try:
+                                with open(f"/proc/{pid}/smaps") as src, open(
+                                        os.path.join(args.smaps, f"{pid}-{comm(pid)}.smaps"), "w") as dst:
+                                    dst.write(src.read())
+                            except OSError:
+                                pass
                 result["pss_kib"] = sum(p["pss_kib"] for p in processes)
+                result["uss_kib"] = sum(p["uss_kib"] for p in processes)
                 result["processes"] = processes
                 result["ok"] = True
     finally:
