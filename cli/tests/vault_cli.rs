@@ -610,3 +610,29 @@ fn default_keyring_service_is_emnify_authenticator() {
         .unwrap();
     assert!(lookup.stdout.is_empty(), "the entry is gone after remove");
 }
+
+/// A session bus that accepts connections and never answers (a wedged daemon): the CLI
+/// gives up after its connect time-out with a clear error instead of hanging.
+#[test]
+fn a_keyring_that_never_answers_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("bus");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream); // accept, keep open, never reply
+        }
+    });
+    let mut vault = TestVault::detached("wedged");
+    vault.extra_env = vec![(
+        "DBUS_SESSION_BUS_ADDRESS".into(),
+        format!("unix:path={}", socket.display()),
+    )];
+    let started = std::time::Instant::now();
+    let line = vault.fails(&["add", "--secret", KEY, "--label", "x"], None);
+    assert!(line.contains("did not answer"), "{line}");
+    assert!(line.contains("no keyring is available"), "{line}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert!(!vault.data_dir().join("vault.json").exists());
+}

@@ -118,15 +118,40 @@ impl KeyringStore {
     }
 }
 
+/// How long connecting to the Secret Service may take before we call it unavailable:
+/// the D-Bus handshake has no time-out of its own, and a wedged bus or daemon would
+/// otherwise hang the app or a script forever.
+#[cfg(target_os = "linux")]
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 #[cfg(target_os = "linux")]
 fn platform_store() -> Result<Arc<CredentialStore>, StoreError> {
-    zbus_secret_service_keyring_store::Store::new()
-        .map(|store| store as Arc<CredentialStore>)
-        .map_err(|err| match map_error(err, "") {
-            // Connecting fails only when no Secret Service is on the bus.
-            StoreError::Platform { detail } => StoreError::Unavailable { detail },
-            other => other,
+    let (sender, receiver) = std::sync::mpsc::channel();
+    // A thread we can stop waiting for; if the connection never completes it stays
+    // blocked, which is harmless next to a clear error.
+    std::thread::Builder::new()
+        .name("secret-service-connect".into())
+        .spawn(move || {
+            let _ = sender.send(zbus_secret_service_keyring_store::Store::new());
         })
+        .map_err(|err| StoreError::Platform {
+            detail: format!("cannot start a thread: {err}"),
+        })?;
+    match receiver.recv_timeout(CONNECT_TIMEOUT) {
+        Ok(result) => result
+            .map(|store| store as Arc<CredentialStore>)
+            .map_err(|err| match map_error(err, "") {
+                // Connecting fails only when no Secret Service is on the bus.
+                StoreError::Platform { detail } => StoreError::Unavailable { detail },
+                other => other,
+            }),
+        Err(_) => Err(StoreError::Unavailable {
+            detail: format!(
+                "the Secret Service did not answer within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            ),
+        }),
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
