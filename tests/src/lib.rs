@@ -378,11 +378,11 @@ fn axe_path() -> PathBuf {
     path
 }
 
-/// Where screenshots go: `target/e2e-screenshots/`.
+/// Where screenshots go: `target/e2e-screenshots/` of the checkout.
 pub fn screenshot_dir() -> PathBuf {
-    let target = target_dir();
-    let root = target.parent().unwrap_or(&target);
-    root.join("e2e-screenshots")
+    // In the checkout, whatever CARGO_TARGET_DIR says, so people find them where the
+    // README says.
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots")
 }
 
 fn describe(err: ureq::Error) -> String {
