@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Command;
 
 use serde_json::{Value, json};
@@ -81,40 +79,10 @@ fn by_id(list: &Value, id: u64) -> Option<Value> {
         .cloned()
 }
 
-/// One request with a bearer token to the simulator; returns (status, body).
-fn api(sim: &Sim, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, String) {
-    let port: u16 = sim.url.rsplit(':').next().unwrap().parse().unwrap();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let auth = if token.is_empty() {
-        String::new()
-    } else {
-        format!("Authorization: Bearer {token}\r\n")
-    };
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
 /// The ids the simulator lists for the demo user, asked with the CLI's token.
 fn server_ids(sim: &Sim, vault: &TestVault) -> Vec<u64> {
     let token = vault.ok(&["token", "prod"], None);
-    let (status, body) = api(sim, "GET", LIST, token.trim(), None);
+    let (status, body) = sim.request_as("GET", LIST, token.trim(), None);
     assert_eq!(status, 200, "{body}");
     json(&body)
         .as_array()
@@ -137,8 +105,7 @@ fn totp(at: u64) -> String {
 /// Another client (a browser on a Mac) logs in with MFA and asks to be trusted.
 fn trust_another_client(sim: &Sim, at: u64) {
     let sha1 = "3ce8d030d416d4d7d8c96b6ee19c8da70c15ee4e"; // of DEMO_PASSWORD
-    let (status, body) = api(
-        sim,
+    let (status, body) = sim.request_as(
         "POST",
         "/api/v1/authenticate",
         "",
@@ -146,8 +113,7 @@ fn trust_another_client(sim: &Sim, at: u64) {
     );
     assert_eq!(status, 200, "{body}");
     let mfa_token = json(&body)["mfa_token"].as_str().unwrap().to_owned();
-    let (status, body) = api(
-        sim,
+    let (status, body) = sim.request_as(
         "POST",
         "/api/v1/authenticate",
         "",
@@ -341,7 +307,7 @@ fn devices_from_elsewhere_appear_after_a_sync_and_revoking_removes_them() {
 
     // Revoked in the Portal (straight at the API): the next sync marks it revoked.
     let token = vault.ok(&["token", "prod"], None);
-    let (status, _) = api(&sim, "DELETE", &format!("{LIST}/41"), token.trim(), None);
+    let (status, _) = sim.request_as("DELETE", &format!("{LIST}/41"), token.trim(), None);
     assert_eq!(status, 204);
     let synced = devices(&vault, &["sync", "prod"]);
     assert_eq!(synced["sync"]["revoked_elsewhere"], json!([41]));
@@ -400,13 +366,7 @@ fn revoking_this_installation_makes_the_next_login_ask_for_mfa() {
     let synced = devices(&vault, &["sync", "prod"]);
     let my_id = synced["sync"]["this_installation"].as_u64().unwrap();
     let token = vault.ok(&["token", "prod"], None);
-    let (status, _) = api(
-        &sim,
-        "DELETE",
-        &format!("{LIST}/{my_id}"),
-        token.trim(),
-        None,
-    );
+    let (status, _) = sim.request_as("DELETE", &format!("{LIST}/{my_id}"), token.trim(), None);
     assert_eq!(status, 204);
     let out = vault.ok(&["devices", "sync", "prod"], None);
     assert!(out.contains("no longer at the emnify API"), "{out}");

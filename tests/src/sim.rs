@@ -39,12 +39,29 @@ impl Sim {
 
     /// One HTTP/1.1 request; returns (status, body).
     pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+        self.request_as(method, path, "", body)
+    }
+
+    /// One HTTP/1.1 request with `Authorization: Bearer <token>` (none when `token` is
+    /// empty); returns (status, body).
+    pub fn request_as(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> (u16, String) {
         let mut stream =
             TcpStream::connect(("127.0.0.1", self.port)).expect("connect to emnify-sim");
         let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let auth = if token.is_empty() {
+            String::new()
+        } else {
+            format!("Authorization: Bearer {token}\r\n")
+        };
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )
         .unwrap();
