@@ -381,17 +381,7 @@ fn revoking_this_installation_makes_the_next_login_ask_for_mfa() {
 fn application_token_profiles_have_no_devices() {
     let sim = Sim::start();
     let vault = TestVault::new("devapp");
-    vault.ok(
-        &[
-            "profile",
-            "add",
-            "ci",
-            "--api-url",
-            &sim.url,
-            "--app-token-stdin",
-        ],
-        Some(support::sim::APP_TOKEN),
-    );
+    vault.add_app_token_profile(&sim, "ci");
     for args in [
         &["devices", "ci"][..],
         &["devices", "sync", "ci"],

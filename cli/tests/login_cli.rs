@@ -215,17 +215,7 @@ fn rate_limit_is_a_clear_message() {
 fn application_token_profiles_get_tokens() {
     let sim = Sim::start();
     let vault = TestVault::new("apptoken");
-    vault.ok(
-        &[
-            "profile",
-            "add",
-            "ci",
-            "--api-url",
-            &sim.url,
-            "--app-token-stdin",
-        ],
-        Some(APP_TOKEN),
-    );
+    vault.add_app_token_profile(&sim, "ci");
     let token = vault.ok(&["token", "ci"], None);
     assert!(claims(&token)["exp"].as_u64().unwrap() > now());
     let line = vault.fails(&["workspace", "switch", "ci", "5002"], None);

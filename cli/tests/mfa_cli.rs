@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use support::TestVault;
-use support::sim::{APP_TOKEN, NOMFA_PASSWORD, NOMFA_USER, Sim};
+use support::sim::{NOMFA_PASSWORD, NOMFA_USER, Sim};
 
 const AUTH: &str = "POST /api/v1/authenticate";
 /// The simulator numbers new MFA keys from 1000 (the demo seed's key is 717).
@@ -265,17 +265,7 @@ fn the_demo_key_is_removed_and_its_likely_account_kept() {
 fn application_token_profiles_have_no_mfa_keys() {
     let sim = Sim::start();
     let vault = TestVault::new("mfaapp");
-    vault.ok(
-        &[
-            "profile",
-            "add",
-            "ci",
-            "--api-url",
-            &sim.url,
-            "--app-token-stdin",
-        ],
-        Some(APP_TOKEN),
-    );
+    vault.add_app_token_profile(&sim, "ci");
     let before = sim.total();
     let line = vault.fails(&["mfa", "enroll", "ci"], None);
     assert!(line.contains("application token"), "{line}");

@@ -441,11 +441,7 @@ fn bad_images_change_nothing() {
     );
 
     // A PNG whose header claims 20000×20000 pixels: refused before decoding.
-    let mut huge = bytes.clone();
-    huge[16..20].copy_from_slice(&20000u32.to_be_bytes());
-    huge[20..24].copy_from_slice(&20000u32.to_be_bytes());
-    let crc = crc32(&huge[12..29]);
-    huge[29..33].copy_from_slice(&crc.to_be_bytes());
+    let huge = emnify_auth_e2e::png_claiming_size(&bytes, 20000, 20000);
     let huge_file = dir.join("huge.png");
     std::fs::write(&huge_file, &huge).unwrap();
     fails_and_changes_nothing(
@@ -460,21 +456,6 @@ fn bad_images_change_nothing() {
         &["add", "--qr", missing.to_str().unwrap()],
         "cannot read",
     );
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[test]

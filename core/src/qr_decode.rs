@@ -979,30 +979,10 @@ mod tests {
         ));
     }
 
-    /// PNG's CRC-32 (ISO-HDLC), bitwise: too small a need for a dependency.
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &byte in bytes {
-            crc ^= u32::from(byte);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-
     #[test]
     fn huge_dimensions_are_refused_from_the_header() {
         // A real 1×1 PNG whose IHDR is patched to claim 20000×20000 (1.6 GB as RGBA).
-        let mut bytes = png(&GrayImage::new(1, 1));
-        bytes[16..20].copy_from_slice(&20_000u32.to_be_bytes());
-        bytes[20..24].copy_from_slice(&20_000u32.to_be_bytes());
-        let crc = crc32(&bytes[12..29]);
-        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        let bytes = emnify_auth_e2e::png_claiming_size(&png(&GrayImage::new(1, 1)), 20_000, 20_000);
         let error = decode_qr_texts(&bytes).unwrap_err();
         assert!(
             matches!(

@@ -194,32 +194,15 @@ fn a_truncated_png_is_corrupt() {
     assert!(!message.contains("JBSWY3DP"), "{message}");
 }
 
-/// PNG's CRC-32, bitwise: too small a need for a dependency.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 #[test]
 fn a_20000_by_20000_png_is_refused_without_decoding() {
     // A real small PNG whose IHDR (and its CRC) is rewritten to claim 20000×20000: a
     // decoder that trusted it would try to allocate 1.2 GB before noticing.
-    let mut bytes = encode(&RgbImage::new(8, 8), ImageFormat::Png);
-    assert_eq!(&bytes[12..16], b"IHDR");
-    bytes[16..20].copy_from_slice(&20_000u32.to_be_bytes());
-    bytes[20..24].copy_from_slice(&20_000u32.to_be_bytes());
-    let crc = crc32(&bytes[12..29]);
-    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    let bytes = emnify_auth_e2e::png_claiming_size(
+        &encode(&RgbImage::new(8, 8), ImageFormat::Png),
+        20_000,
+        20_000,
+    );
     const { assert!(20_000u64 * 20_000 > MAX_IMAGE_PIXELS) };
     let error = decode_qr_texts(&bytes).unwrap_err();
     assert!(

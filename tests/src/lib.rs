@@ -400,6 +400,34 @@ impl Drop for App {
     }
 }
 
+/// A copy of `png` whose IHDR claims `width`×`height` (CRC fixed), for proving that an
+/// image's size is checked from its header before anything is decoded.
+pub fn png_claiming_size(png: &[u8], width: u32, height: u32) -> Vec<u8> {
+    assert_eq!(&png[12..16], b"IHDR", "not a PNG");
+    let mut bytes = png.to_vec();
+    bytes[16..20].copy_from_slice(&width.to_be_bytes());
+    bytes[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+/// PNG's CRC-32 (ISO-HDLC), bitwise: too small a need for a dependency.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
 /// A child process that is killed when this goes out of scope, even when a test panics
 /// half-way through starting it.
 #[derive(Debug)]

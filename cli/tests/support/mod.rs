@@ -107,6 +107,21 @@ impl TestVault {
         self.ok(&args, Some(DEMO_PASSWORD));
     }
 
+    /// A login profile `name` with the simulator's demo application token.
+    pub fn add_app_token_profile(&self, sim: &sim::Sim, name: &str) {
+        self.ok(
+            &[
+                "profile",
+                "add",
+                name,
+                "--api-url",
+                &sim.url,
+                "--app-token-stdin",
+            ],
+            Some(sim::APP_TOKEN),
+        );
+    }
+
     /// `emnify-auth` with this vault's environment.
     pub fn cli(&self) -> Command {
         let mut cmd = Command::cargo_bin("emnify-auth").expect("emnify-auth binary");
