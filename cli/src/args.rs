@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// emnify Authenticator: TOTP codes from the OS keyring, and one-command emnify logins.
 #[derive(Debug, Parser)]
@@ -11,6 +11,10 @@ pub struct Cli {
     /// Folder for the vault's metadata (never secrets); defaults to the platform's data folder.
     #[arg(long, global = true, env = "EMNIFY_AUTH_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// When the keys are in the encrypted vault file: read its password from the first
+    /// line of stdin (scripts), instead of asking on the terminal.
+    #[arg(long, global = true)]
+    pub vault_password_stdin: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -50,6 +54,43 @@ pub enum Command {
     Mfa(crate::mfa_commands::MfaCommand),
     /// Trusted devices of a profile: `devices NAME`, or `devices sync|revoke|list|expiring|warn-days …`.
     Devices(crate::device_commands::DevicesArgs),
+    /// Encrypted backups (Aegis format) and imports from other apps: `backup export FILE`, `backup import FILE`.
+    #[command(subcommand)]
+    Backup(crate::backup_commands::BackupCommand),
+    /// Where the keys are kept (keyring or encrypted vault file): `store`, `store use-file`, `store use-keyring`, `store check`.
+    Store(crate::store_commands::StoreArgs),
+    /// This computer's clock against emnify's (measured on every emnify response): `clock`, or `clock correct on|off`.
+    Clock(ClockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClockArgs {
+    #[command(subcommand)]
+    pub command: Option<ClockCommand>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClockCommand {
+    /// Compute codes for emnify's clock (on) or this computer's (off, the default).
+    Correct(CorrectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CorrectArgs {
+    /// `on` or `off`.
+    #[arg(value_enum)]
+    pub state: OnOff,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    /// Turn it on.
+    On,
+    /// Turn it off.
+    Off,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,18 +3,19 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use emnify_auth_core::Vault;
 use emnify_auth_core::login::devices::{DeviceSession, DeviceTarget};
 use emnify_auth_core::login::flow::{Clock, LoginError, LoginOptions, SystemClock, format_utc};
 use emnify_auth_core::settings::{DEFAULT_DEVICE_WARNING_DAYS, MAX_DEVICE_WARNING_DAYS};
+use emnify_auth_core::store_choice::VaultStore;
 use emnify_auth_core::trusted_devices::{
     DeviceError, DeviceList, DeviceView, SyncReport, TrustState,
 };
-use emnify_auth_core::{KeyringStore, Vault};
 use serde_json::json;
 
 use crate::prompt;
 
-type CliVault = Vault<KeyringStore>;
+type CliVault = Vault<VaultStore>;
 
 /// `devices NAME` or `devices list|sync|revoke|expiring|warn-days …`.
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use emnify_auth_core::Vault;
 use emnify_auth_core::events::idaas::parse_idaas;
 use emnify_auth_core::events::time::{format_iso8601, parse_since};
 use emnify_auth_core::events::timeline::{Scope, SourceEvent};
@@ -14,10 +15,10 @@ use emnify_auth_core::events::{
     EventQuery, EventsReport, TimelineEntry, WorkspaceAccess, load_timeline,
 };
 use emnify_auth_core::login::flow::{Clock, Login, LoginOptions, SystemClock, format_utc};
-use emnify_auth_core::{KeyringStore, Vault};
+use emnify_auth_core::store_choice::VaultStore;
 use serde_json::json;
 
-type CliVault = Vault<KeyringStore>;
+type CliVault = Vault<VaultStore>;
 
 /// Largest IDaaS payload file read.
 const MAX_IDAAS_FILE_BYTES: u64 = 64 * 1024 * 1024;

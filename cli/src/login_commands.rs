@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 
 use anyhow::{Context, Result, bail};
+use emnify_auth_core::Vault;
 use emnify_auth_core::login::api::DEFAULT_API_URL;
 use emnify_auth_core::login::flow::{
     Clock, LoggedIn, Login, LoginError, LoginOptions, LoginOutcome, LoginPath, SystemClock,
@@ -10,7 +11,7 @@ use emnify_auth_core::login::flow::{
 };
 use emnify_auth_core::login::password::password_sha1_hex;
 use emnify_auth_core::login::profile::{LoginMethod, LoginProfile, NewProfile};
-use emnify_auth_core::{KeyringStore, Vault};
+use emnify_auth_core::store_choice::VaultStore;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -19,7 +20,7 @@ use crate::args::{
 };
 use crate::prompt;
 
-type CliVault = Vault<KeyringStore>;
+type CliVault = Vault<VaultStore>;
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()

@@ -3,11 +3,14 @@
 //! usage errors, from clap).
 
 mod args;
+mod backup_commands;
+mod clock_commands;
 mod device_commands;
 mod event_commands;
 mod login_commands;
 mod mfa_commands;
 mod prompt;
+mod store_commands;
 mod vault_commands;
 
 use std::process::ExitCode;

@@ -6,15 +6,16 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use emnify_auth_core::Vault;
 use emnify_auth_core::login::flow::{Login, LoginOptions, SystemClock};
 use emnify_auth_core::login::profile::{LoginMethod, LoginProfile};
 use emnify_auth_core::mfa_enroll::{self, KeyRemoval, Ownership};
-use emnify_auth_core::{KeyringStore, Vault};
+use emnify_auth_core::store_choice::VaultStore;
 use serde_json::json;
 
 use crate::prompt;
 
-type CliVault = Vault<KeyringStore>;
+type CliVault = Vault<VaultStore>;
 
 #[derive(Debug, Subcommand)]
 pub enum MfaCommand {

@@ -9,12 +9,13 @@ use anyhow::{Context, Result, bail};
 use emnify_auth_core::import::{self, ImportSet};
 use emnify_auth_core::paths;
 use emnify_auth_core::qr_encode::{qr_png, qr_terminal};
+use emnify_auth_core::store_choice::VaultStore;
 use emnify_auth_core::vault::AddReport;
-use emnify_auth_core::{Account, Algorithm, KeyringStore, OtpParams, Vault};
+use emnify_auth_core::{Account, Algorithm, OtpParams, Vault};
 use serde_json::json;
 
 use crate::args::{AddArgs, Cli, CodeArgs, Command, ExportArgs, RemoveArgs, RenameArgs};
-use crate::{login_commands, prompt};
+use crate::{clock_commands, login_commands, prompt};
 
 fn now() -> u64 {
     SystemTime::now()
@@ -29,7 +30,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(dir) => dir,
         None => paths::data_dir()?,
     };
-    let vault = Vault::open(&data_dir, KeyringStore::new(&paths::keyring_service()));
+    let vault = crate::store_commands::open_vault(&data_dir, cli.vault_password_stdin)?;
     match cli.command {
         Command::Add(args) => add(&vault, args),
         Command::List(flag) => list(&vault, flag.json),
@@ -46,6 +47,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Events(args) => crate::event_commands::run(&vault, args),
         Command::Mfa(command) => crate::mfa_commands::run(&vault, command),
         Command::Devices(args) => crate::device_commands::run(&vault, args),
+        Command::Backup(command) => crate::backup_commands::run(&vault, command),
+        Command::Store(args) => crate::store_commands::run(&vault, &data_dir, args),
+        Command::Clock(args) => crate::clock_commands::run(&vault, args),
     }
 }
 
@@ -117,7 +121,7 @@ fn read_image(file: &Path) -> Result<Vec<u8>> {
     std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
-fn add(vault: &Vault<KeyringStore>, args: AddArgs) -> Result<()> {
+fn add(vault: &Vault<VaultStore>, args: AddArgs) -> Result<()> {
     let set = collect_imports(&args)?;
     let missing = set.missing_batch_codes();
     if set.accounts.is_empty() {
@@ -168,7 +172,7 @@ fn print_add_report(report: &AddReport) {
     }
 }
 
-fn list(vault: &Vault<KeyringStore>, json: bool) -> Result<()> {
+fn list(vault: &Vault<VaultStore>, json: bool) -> Result<()> {
     let accounts = vault.accounts()?;
     if json {
         print_json(&accounts.iter().map(account_json).collect::<Vec<_>>());
@@ -197,8 +201,9 @@ fn list(vault: &Vault<KeyringStore>, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn code(vault: &Vault<KeyringStore>, args: CodeArgs) -> Result<()> {
-    let time = now();
+fn code(vault: &Vault<VaultStore>, args: CodeArgs) -> Result<()> {
+    let clock = vault.clock_status()?;
+    let time = clock.code_time(now());
     let accounts = match &args.name {
         Some(name) => vec![vault.find(name)?],
         None => {
@@ -227,6 +232,7 @@ fn code(vault: &Vault<KeyringStore>, args: CodeArgs) -> Result<()> {
                     "period": info.period,
                     "valid_from": info.valid_from,
                     "time": time,
+                    "clock": clock_commands::clock_json(&clock),
                 })
             })
             .collect();
@@ -235,6 +241,9 @@ fn code(vault: &Vault<KeyringStore>, args: CodeArgs) -> Result<()> {
             _ => print_json(&values),
         }
         return Ok(());
+    }
+    if let Some(warning) = clock.warning() {
+        eprintln!("warning: {warning}");
     }
     if args.name.is_some() {
         println!("{}", rows[0].1.code);
@@ -257,7 +266,7 @@ fn code(vault: &Vault<KeyringStore>, args: CodeArgs) -> Result<()> {
     Ok(())
 }
 
-fn rename(vault: &Vault<KeyringStore>, args: RenameArgs) -> Result<()> {
+fn rename(vault: &Vault<VaultStore>, args: RenameArgs) -> Result<()> {
     let account = vault.find(&args.name)?;
     let renamed = vault.rename(account.id, args.issuer, Some(args.new_label))?;
     if args.json {
@@ -272,7 +281,7 @@ fn rename(vault: &Vault<KeyringStore>, args: RenameArgs) -> Result<()> {
     Ok(())
 }
 
-fn remove(vault: &Vault<KeyringStore>, args: RemoveArgs) -> Result<()> {
+fn remove(vault: &Vault<VaultStore>, args: RemoveArgs) -> Result<()> {
     let account = vault.find(&args.name)?;
     let question = format!(
         "Remove '{}'? Its key is deleted from the keyring and codes can no longer be generated here.",
@@ -286,7 +295,7 @@ fn remove(vault: &Vault<KeyringStore>, args: RemoveArgs) -> Result<()> {
     Ok(())
 }
 
-fn export(vault: &Vault<KeyringStore>, args: ExportArgs) -> Result<()> {
+fn export(vault: &Vault<VaultStore>, args: ExportArgs) -> Result<()> {
     let account = vault.find(&args.name)?;
     let uri = vault.export_uri(&account)?;
     if args.uri {
@@ -330,7 +339,7 @@ fn write_new_private_file(file: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot write {}", file.display()))
 }
 
-fn print_json(value: &impl serde::Serialize) {
+pub(crate) fn print_json(value: &impl serde::Serialize) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).expect("JSON output always serialises")

@@ -51,7 +51,8 @@ pub struct ImportSet {
 }
 
 impl ImportSet {
-    fn merge(&mut self, other: ImportSet) {
+    /// Adds everything of `other` to this set.
+    pub fn merge(&mut self, other: ImportSet) {
         self.accounts.extend(other.accounts);
         self.skipped.extend(other.skipped);
         self.batches.extend(other.batches);

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::account::Account;
+use crate::clock_drift::ClockOffset;
 use crate::events::store::EventsSection;
 use crate::login::profile::LoginProfile;
 use crate::mfa_enroll::EnrollmentRecord;
@@ -46,6 +47,10 @@ pub struct VaultDocument {
     /// MFA keys this app enrolled, and the vault account holding each secret.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mfa_enrollments: Vec<EnrollmentRecord>,
+    /// The last clock offset measured against the emnify API (absent until a response
+    /// carried a `Date` header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset: Option<ClockOffset>,
     /// Sections this build does not know (written by a newer build): kept as they are.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -61,6 +66,7 @@ impl Default for VaultDocument {
             devices: DeviceBook::default(),
             security_events: EventsSection::default(),
             mfa_enrollments: Vec::new(),
+            clock_offset: None,
             other: serde_json::Map::new(),
         }
     }

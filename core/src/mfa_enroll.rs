@@ -447,7 +447,13 @@ pub async fn enroll<S: SecretStore>(
     }
 
     let period = u64::from(params.period);
-    let plan = plan_code(clock.now(), period, None);
+    // emnify's time when the user turned clock correction on (the key is new: a vault
+    // that cannot be read now must not leave it half-enrolled, so fall back to our clock).
+    let plan = plan_code(
+        login.code_time().unwrap_or_else(|_| clock.now()),
+        period,
+        None,
+    );
     if plan.wait > 0 {
         clock.sleep(plan.wait).await;
     }

@@ -18,7 +18,7 @@ pub const DEFAULT_SERVICE: &str = "emnify-authenticator";
 pub enum StoreError {
     /// No Secret Service / keychain / credential manager answers.
     #[error(
-        "no keyring is available ({detail}): start your desktop's keyring (GNOME Keyring, KWallet or KeePassXC with Secret Service enabled) and try again; nothing was changed"
+        "no keyring is available ({detail}): start your desktop's keyring (GNOME Keyring, KWallet or KeePassXC with Secret Service enabled) and try again, or keep the keys in an encrypted file instead (`emnify-auth store use-file`, or Settings in the app); nothing was changed"
     )]
     Unavailable {
         /// What the platform said (never secret).
@@ -64,6 +64,8 @@ pub trait SecretStore: Send + Sync {
     fn ensure_available(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Every key this app holds in the store (for migrations and clean-up).
+    fn keys(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// The platform keyring: Secret Service on Linux, Keychain on macOS, Credential Manager on
@@ -226,6 +228,21 @@ impl SecretStore for KeyringStore {
             Err(err) => Err(map_error(err, key)),
         }
     }
+
+    fn keys(&self) -> Result<Vec<String>, StoreError> {
+        let store = self.connect()?;
+        let spec = HashMap::from([("service", self.service.as_str())]);
+        let entries = store.search(&spec).map_err(|err| map_error(err, ""))?;
+        let mut keys: Vec<String> = entries
+            .iter()
+            .filter_map(|entry| entry.get_specifiers())
+            .filter(|(service, _)| *service == self.service)
+            .map(|(_, user)| user)
+            .collect();
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
+    }
 }
 
 /// An in-memory store for unit tests and throwaway sessions. Can be told to fail, so that
@@ -297,6 +314,18 @@ impl SecretStore for MemoryStore {
             .remove(key)
             .is_some())
     }
+
+    fn keys(&self) -> Result<Vec<String>, StoreError> {
+        let mut keys: Vec<String> = self
+            .entries
+            .lock()
+            .expect("memory store lock")
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
 }
 
 impl<T: SecretStore + ?Sized> SecretStore for Arc<T> {
@@ -312,6 +341,9 @@ impl<T: SecretStore + ?Sized> SecretStore for Arc<T> {
     fn delete(&self, key: &str) -> Result<bool, StoreError> {
         (**self).delete(key)
     }
+    fn keys(&self) -> Result<Vec<String>, StoreError> {
+        (**self).keys()
+    }
 }
 
 impl<T: SecretStore + ?Sized> SecretStore for Box<T> {
@@ -326,6 +358,9 @@ impl<T: SecretStore + ?Sized> SecretStore for Box<T> {
     }
     fn delete(&self, key: &str) -> Result<bool, StoreError> {
         (**self).delete(key)
+    }
+    fn keys(&self) -> Result<Vec<String>, StoreError> {
+        (**self).keys()
     }
 }
 

@@ -44,6 +44,11 @@ pub struct Settings {
     /// Colour scheme of the desktop app; `None`: follow the system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
+    /// Compute codes for emnify's clock (the last measured offset, see
+    /// [`crate::clock_drift`]) instead of this computer's; `None`: off. Only the user
+    /// turns it on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_correction: Option<bool>,
     /// Settings this build does not know: kept as they are.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -55,6 +60,7 @@ impl Settings {
         self.device_warning_days.is_none()
             && self.clipboard_clear_seconds.is_none()
             && self.theme.is_none()
+            && self.clock_correction.is_none()
             && self.other.is_empty()
     }
 
@@ -73,6 +79,11 @@ impl Settings {
     pub fn device_warning_days(&self) -> u32 {
         self.device_warning_days
             .unwrap_or(DEFAULT_DEVICE_WARNING_DAYS)
+    }
+
+    /// Whether codes are corrected for emnify's clock (off unless the user turned it on).
+    pub fn clock_correction(&self) -> bool {
+        self.clock_correction.unwrap_or(false)
     }
 }
 
@@ -132,6 +143,14 @@ impl<S: SecretStore> Vault<S> {
         lock.write(&doc)?;
         Ok(doc.settings.device_warning_days())
     }
+
+    /// Turns clock correction on or off (stored explicitly either way).
+    pub fn set_clock_correction(&self, on: bool) -> Result<(), MetadataError> {
+        let lock = self.metadata().lock_exclusive()?;
+        let mut doc = lock.read()?;
+        doc.settings.clock_correction = Some(on);
+        lock.write(&doc)
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +166,9 @@ mod tests {
         assert!(text.contains("\"theme\":\"dark\""), "{text}");
         assert_eq!(Settings::default().device_warning_days(), 7);
         assert!(Settings::default().is_empty());
+        assert!(!Settings::default().clock_correction());
+        let on: Settings = serde_json::from_str(r#"{"clock_correction": true}"#).unwrap();
+        assert!(on.clock_correction() && !on.is_empty());
     }
 
     #[test]

@@ -213,6 +213,29 @@ impl<S: SecretStore> Vault<S> {
             })
     }
 
+    /// For each candidate, the account that already holds the same key (for previews: the
+    /// import itself skips them too).
+    pub fn holders_of(
+        &self,
+        candidates: &[NewAccount],
+    ) -> Result<Vec<Option<Account>>, VaultError> {
+        let mut known: Vec<(TotpSecret, Account)> = Vec::new();
+        for account in self.accounts()? {
+            if let Some(secret) = self.stored_secret(&account)? {
+                known.push((secret, account));
+            }
+        }
+        Ok(candidates
+            .iter()
+            .map(|candidate| {
+                known
+                    .iter()
+                    .find(|(secret, _)| secret.same_key_as(&candidate.secret))
+                    .map(|(_, account)| account.clone())
+            })
+            .collect())
+    }
+
     /// The key of an account.
     pub fn secret(&self, account: &Account) -> Result<TotpSecret, VaultError> {
         self.stored_secret(account)?

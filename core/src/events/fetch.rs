@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::events::model::{EmnifyEvent, SECURITY_EVENT_TYPES};
 use crate::events::time::format_iso8601;
 use crate::events::timeline::Scope;
-use crate::login::api::{ApiClient, ApiError};
+use crate::login::api::ApiError;
 use crate::login::flow::{Login, LoginError, LoginOptions};
 use crate::secret_store::SecretStore;
 
@@ -96,10 +96,7 @@ enum Via<'c> {
     /// Through the login: the token is renewed and the call retried after a `401`.
     Login,
     /// Straight to the API with a token just used successfully: a `401` is final.
-    Direct {
-        client: &'c ApiClient,
-        token: &'c SecretString,
-    },
+    Direct { token: &'c SecretString },
 }
 
 async fn fetch_list<S: SecretStore>(
@@ -118,8 +115,10 @@ async fn fetch_list<S: SecretStore>(
         );
         let batch: Vec<Value> = match via {
             Via::Login => login.call(Method::GET, &path, None, options).await?,
-            Via::Direct { client, token } => {
-                client.call(Method::GET, &path, token, None).await?.value
+            Via::Direct { token } => {
+                login
+                    .call_with_token(Method::GET, &path, token, None)
+                    .await?
             }
         };
         let full = batch.len() >= PER_PAGE;
@@ -164,11 +163,7 @@ pub async fn fetch_emnify<S: SecretStore>(
     let mut others = Vec::new();
     if !query.own_only {
         let (token, _) = login.token(options).await?;
-        let client = ApiClient::new(&login.profile().api_url)?;
-        let via = Via::Direct {
-            client: &client,
-            token: &token,
-        };
+        let via = Via::Direct { token: &token };
         match fetch_list(login, via, "/api/v1/event", &q, options).await {
             Ok((items, more)) => {
                 workspace = WorkspaceAccess::Included;

@@ -3,6 +3,7 @@
 //! typed value or an [`ApiError`] that says what happened; no token ever appears in one.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode, header};
@@ -211,6 +212,8 @@ pub struct Answer<T> {
 pub struct ApiClient {
     base: Url,
     http: reqwest::Client,
+    /// The `Date` of the last response, refused ones included (shared by clones).
+    last_server_date: Arc<Mutex<Option<u64>>>,
 }
 
 fn is_loopback(host: &url::Host<&str>) -> bool {
@@ -268,12 +271,26 @@ impl ApiClient {
                 url: base_url.to_owned(),
                 detail: err.to_string(),
             })?;
-        Ok(Self { base, http })
+        Ok(Self {
+            base,
+            http,
+            last_server_date: Arc::default(),
+        })
     }
 
     /// The base URL.
     pub fn base_url(&self) -> &Url {
         &self.base
+    }
+
+    /// The `Date` header (Unix seconds) of the last response received since the last
+    /// call of this method, whatever its status; `None` when there was none (no answer,
+    /// or no readable header). Clock-drift measurement reads it after each request.
+    pub fn take_server_date(&self) -> Option<u64> {
+        self.last_server_date
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
     }
 
     /// The URL of `path`, which may carry a query (`/api/v1/event?page=2`); the query is
@@ -324,6 +341,10 @@ impl ApiClient {
         let response = request.send().await.map_err(|e| self.network_error(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
+        *self
+            .last_server_date
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = server_time(&headers);
         let bytes = response.bytes().await.map_err(|e| self.network_error(&e))?;
         Ok((status, headers, bytes.to_vec()))
     }

@@ -10,6 +10,9 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
+use crate::clock_drift::{
+    ClockOffset, code_sure_to_be_rejected, corrected_time, describe_offset, measure_offset,
+};
 use crate::login::api::{ApiClient, ApiError, AuthReply, AuthRequest, TrustedDevice};
 use crate::login::jwt::{JwtError, read_claims};
 use crate::login::profile::{
@@ -34,6 +37,11 @@ pub const RISKY_AFTER_FAILURES: u32 = 2;
 pub trait Clock: Send + Sync {
     /// Unix seconds now.
     fn now(&self) -> u64;
+    /// Unix milliseconds now (for measuring the clock offset against the API); by
+    /// default [`Clock::now`] in milliseconds.
+    fn now_millis(&self) -> u64 {
+        self.now().saturating_mul(1000)
+    }
     /// Waits `seconds`.
     fn sleep(&self, seconds: u64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
@@ -47,6 +55,13 @@ impl Clock for SystemClock {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
+    fn now_millis(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0)
     }
 
@@ -186,6 +201,13 @@ pub enum LoginOutcome {
         /// Failures in a row.
         failures: u32,
     },
+    /// The server asked for an MFA code, but this computer's clock is so far from the
+    /// server's that the code is sure to be refused (and would count toward the lockout),
+    /// and clock correction is off: no code was sent and no failure counted.
+    ClockDrift {
+        /// The server's clock minus this computer's, in seconds.
+        offset_seconds: i64,
+    },
 }
 
 impl LoginOutcome {
@@ -212,6 +234,10 @@ impl LoginOutcome {
             ),
             LoginOutcome::NeedsConfirmation { failures } => format!(
                 "{failures} attempts in a row failed and a third failure locks the account for 5 minutes: check the password and linked account, then confirm the next attempt"
+            ),
+            LoginOutcome::ClockDrift { offset_seconds } => format!(
+                "{}, so the MFA code would be refused (none was sent, nothing counts toward the lockout): turn on clock correction (`emnify-auth clock correct on`, or in the app's Settings) or fix the system clock (e.g. enable NTP)",
+                describe_offset(*offset_seconds)
             ),
         }
     }
@@ -276,6 +302,40 @@ pub fn plan_code(now: u64, period: u64, rejected_step: Option<u64>) -> CodePlan 
     CodePlan { wait: at - now, at }
 }
 
+/// What to do about an MFA code answered from the linked account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeDecision {
+    /// Compute the code as planned (for the corrected time when correction is on).
+    Send(CodePlan),
+    /// Send nothing: with correction off the code is sure to be refused.
+    ClockDrift {
+        /// The server's clock minus this computer's, in seconds.
+        offset_seconds: i64,
+    },
+}
+
+/// Decides the MFA code at local time `local_now` (pure): with `correction` the code is
+/// planned for the server's time (`local_now + offset_seconds`); without it, a code that
+/// the offset makes sure to be refused is not planned at all.
+pub fn decide_code(
+    local_now: u64,
+    period: u64,
+    rejected_step: Option<u64>,
+    offset_seconds: i64,
+    correction: bool,
+) -> CodeDecision {
+    let plan = plan_code(
+        corrected_time(local_now, offset_seconds, correction),
+        period,
+        rejected_step,
+    );
+    if !correction && code_sure_to_be_rejected(plan.at, offset_seconds, period) {
+        CodeDecision::ClockDrift { offset_seconds }
+    } else {
+        CodeDecision::Send(plan)
+    }
+}
+
 /// Whether a token expiring at `exp` is still good to use at `now` (pure).
 pub fn token_is_fresh(exp: u64, now: u64) -> bool {
     exp > now.saturating_add(TOKEN_MARGIN_SECONDS)
@@ -301,6 +361,8 @@ pub struct Login<'a, S: SecretStore> {
     profile: LoginProfile,
     client: ApiClient,
     requests: u32,
+    /// The clock offset measured from the last answer with a `Date` header.
+    drift: Option<ClockOffset>,
 }
 
 impl<S: SecretStore> fmt::Debug for Login<'_, S> {
@@ -326,6 +388,7 @@ impl<'a, S: SecretStore> Login<'a, S> {
             profile,
             client,
             requests: 0,
+            drift: None,
         })
     }
 
@@ -339,9 +402,103 @@ impl<'a, S: SecretStore> Login<'a, S> {
         self.requests
     }
 
+    /// The clock offset measured from the last answer of this login, if any.
+    pub fn clock_drift(&self) -> Option<&ClockOffset> {
+        self.drift.as_ref()
+    }
+
+    /// After every request sent at `before_ms` (local clock): measures the clock offset
+    /// from the answer's `Date` header and records it in the vault. Recording is best
+    /// effort: a vault file that cannot be written must not fail the request itself.
+    fn observe(&mut self, before_ms: u64) {
+        let after_ms = self.clock.now_millis();
+        let Some(server_date) = self.client.take_server_date() else {
+            return;
+        };
+        let offset = ClockOffset {
+            offset_seconds: measure_offset(server_date, before_ms, after_ms),
+            measured_at: after_ms / 1000,
+            source: self
+                .client
+                .base_url()
+                .host_str()
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        if let Err(err) = self.vault.record_clock_offset(&offset) {
+            tracing::warn!(error = %err, "could not record the clock offset");
+        }
+        self.drift = Some(offset);
+    }
+
+    /// The offset to time codes with: this login's measurement, else the stored one when
+    /// it was measured against the same host.
+    fn drift_seconds(&self) -> Result<i64, LoginError> {
+        if let Some(drift) = &self.drift {
+            return Ok(drift.offset_seconds);
+        }
+        let host = self.client.base_url().host_str().unwrap_or_default();
+        let stored = self
+            .vault
+            .clock_status()
+            .map_err(crate::vault::VaultError::from)?;
+        Ok(stored
+            .offset
+            .filter(|o| o.source == host)
+            .map_or(0, |o| o.offset_seconds))
+    }
+
+    /// The time to compute TOTP codes for this API now: the local clock, corrected by
+    /// the measured offset when the user turned clock correction on.
+    pub fn code_time(&self) -> Result<u64, LoginError> {
+        let correction = self
+            .vault
+            .settings()
+            .map_err(crate::vault::VaultError::from)?
+            .clock_correction();
+        Ok(corrected_time(
+            self.clock.now(),
+            self.drift_seconds()?,
+            correction,
+        ))
+    }
+
     async fn authenticate(&mut self, request: &AuthRequest<'_>) -> Result<AuthReply, LoginError> {
         self.requests += 1;
-        Ok(self.client.authenticate(request).await?.value)
+        let before = self.clock.now_millis();
+        let answer = self.client.authenticate(request).await;
+        self.observe(before);
+        Ok(answer?.value)
+    }
+
+    /// One authenticated JSON call with `token`, counted and observed.
+    async fn send_json<T: DeserializeOwned>(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: &SecretString,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, ApiError> {
+        self.requests += 1;
+        let before = self.clock.now_millis();
+        let answer = self.client.call(method, path, token, body).await;
+        self.observe(before);
+        Ok(answer?.value)
+    }
+
+    /// One authenticated call without an answer body, counted and observed.
+    async fn send_empty(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: &SecretString,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(), ApiError> {
+        self.requests += 1;
+        let before = self.clock.now_millis();
+        let answer = self.client.call_empty(method, path, token, body).await;
+        self.observe(before);
+        answer.map(|_| ())
     }
 
     fn update(&mut self, change: impl FnOnce(&mut LoginProfile)) -> Result<(), LoginError> {
@@ -520,11 +677,23 @@ impl<'a, S: SecretStore> Login<'a, S> {
         let account = self.vault.account(account_id)?;
         let secret = self.vault.secret(&account)?;
         let period = u64::from(account.params.period);
-        let plan = plan_code(
+        let correction = self
+            .vault
+            .settings()
+            .map_err(crate::vault::VaultError::from)?
+            .clock_correction();
+        let plan = match decide_code(
             self.clock.now(),
             period,
             self.profile.guard.rejected_code_step,
-        );
+            self.drift_seconds()?,
+            correction,
+        ) {
+            CodeDecision::Send(plan) => plan,
+            CodeDecision::ClockDrift { offset_seconds } => {
+                return Ok(LoginOutcome::ClockDrift { offset_seconds });
+            }
+        };
         if plan.wait > 0 {
             self.clock.sleep(plan.wait).await;
         }
@@ -707,16 +876,26 @@ impl<'a, S: SecretStore> Login<'a, S> {
         options: &LoginOptions,
     ) -> Result<T, LoginError> {
         let (token, _) = self.token(options).await?;
-        self.requests += 1;
-        match self.client.call(method.clone(), path, &token, body).await {
+        match self.send_json(method.clone(), path, &token, body).await {
             Err(ApiError::Unauthorized) => {
                 self.drop_auth_token()?;
                 let (token, _) = self.token(options).await?;
-                self.requests += 1;
-                Ok(self.client.call(method, path, &token, body).await?.value)
+                Ok(self.send_json(method, path, &token, body).await?)
             }
-            other => Ok(other?.value),
+            other => Ok(other?),
         }
+    }
+
+    /// One authenticated JSON call with a token the caller already holds (from
+    /// [`Login::token`]): no renewal, a `401` is final.
+    pub async fn call_with_token<T: DeserializeOwned>(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: &SecretString,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, LoginError> {
+        Ok(self.send_json(method, path, token, body).await?)
     }
 
     /// Like [`Login::call`] for calls whose success has no body.
@@ -728,23 +907,14 @@ impl<'a, S: SecretStore> Login<'a, S> {
         options: &LoginOptions,
     ) -> Result<(), LoginError> {
         let (token, _) = self.token(options).await?;
-        self.requests += 1;
-        match self
-            .client
-            .call_empty(method.clone(), path, &token, body)
-            .await
-        {
+        match self.send_empty(method.clone(), path, &token, body).await {
             Err(ApiError::Unauthorized) => {
                 self.drop_auth_token()?;
                 let (token, _) = self.token(options).await?;
-                self.requests += 1;
-                self.client.call_empty(method, path, &token, body).await?;
+                self.send_empty(method, path, &token, body).await?;
                 Ok(())
             }
-            other => {
-                other?;
-                Ok(())
-            }
+            other => Ok(other?),
         }
     }
 
@@ -859,5 +1029,231 @@ mod tests {
         assert!(locked.contains("5 min 0 s"), "{locked}");
         let risky = LoginOutcome::NeedsConfirmation { failures: 2 }.explain(0);
         assert!(risky.contains("confirm the next attempt"));
+        let behind = LoginOutcome::ClockDrift { offset_seconds: 90 }.explain(0);
+        assert!(
+            behind.contains("90 s behind emnify's")
+                && behind.contains("emnify-auth clock correct on")
+                && behind.contains("Settings")
+                && behind.contains("NTP")
+                && behind.contains("none was sent"),
+            "{behind}"
+        );
+        let ahead = LoginOutcome::ClockDrift {
+            offset_seconds: -120,
+        }
+        .explain(0);
+        assert!(ahead.contains("120 s ahead of emnify's"), "{ahead}");
+    }
+
+    #[test]
+    fn codes_follow_the_servers_clock_only_when_correction_is_on() {
+        const T: u64 = 33_333 * 30 + 10; // 10 s into a step
+        // In sync: the usual plan either way.
+        for correction in [false, true] {
+            assert_eq!(
+                decide_code(T, 30, None, 0, correction),
+                CodeDecision::Send(CodePlan { wait: 0, at: T })
+            );
+        }
+        // 90 s behind the server, correction off: the code is sure to be refused.
+        assert_eq!(
+            decide_code(T, 30, None, 90, false),
+            CodeDecision::ClockDrift { offset_seconds: 90 }
+        );
+        assert_eq!(
+            decide_code(T, 30, None, -90, false),
+            CodeDecision::ClockDrift {
+                offset_seconds: -90
+            }
+        );
+        // Correction on: the code is for the server's time.
+        assert_eq!(
+            decide_code(T, 30, None, 90, true),
+            CodeDecision::Send(CodePlan {
+                wait: 0,
+                at: T + 90
+            })
+        );
+        // The waiting rules apply to the server's time: 28 s into its step → next step.
+        assert_eq!(
+            decide_code(T, 30, None, 18, true),
+            CodeDecision::Send(CodePlan {
+                wait: 2,
+                at: T + 20
+            })
+        );
+        // A small drift the server tolerates is sent as it is.
+        assert_eq!(
+            decide_code(T, 30, None, 20, false),
+            CodeDecision::Send(CodePlan { wait: 0, at: T })
+        );
+    }
+
+    mod against_a_fake_api {
+        use std::sync::Arc;
+
+        use secrecy::SecretString;
+
+        use super::super::*;
+        use crate::account::{NewAccount, OtpParams};
+        use crate::clock_drift::ClockOffset;
+        use crate::login::fake_api::{Canned, FakeApi};
+        use crate::login::profile::NewProfile;
+        use crate::secret::TotpSecret;
+        use crate::secret_store::MemoryStore;
+
+        /// Local time: 10.5 s into a code step.
+        const LOCAL_MS: u64 = (33_333 * 30 + 10) * 1000 + 500;
+        const KEY: &str = "JBSWY3DPEHPK3PXP";
+
+        /// A clock that stands still (and does not wait).
+        struct FixedClock;
+
+        impl Clock for FixedClock {
+            fn now(&self) -> u64 {
+                LOCAL_MS / 1000
+            }
+
+            fn now_millis(&self) -> u64 {
+                LOCAL_MS
+            }
+
+            fn sleep(&self, _seconds: u64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+                Box::pin(std::future::ready(()))
+            }
+        }
+
+        fn jwt(exp: u64) -> String {
+            use base64::Engine;
+            let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(format!("{{\"exp\":{exp}}}"));
+            format!("e30.{payload}.c2ln")
+        }
+
+        /// The server's clock is `offset` s ahead: it asks for MFA, then (if a code
+        /// comes) hands out tokens.
+        fn answers(offset: i64) -> Vec<Canned> {
+            let server = (LOCAL_MS / 1000).saturating_add_signed(offset);
+            vec![
+                Canned {
+                    status: 200,
+                    body: r#"{"mfa_token": "mfa"}"#.into(),
+                    date: Some(server),
+                },
+                Canned {
+                    status: 200,
+                    body: format!(
+                        r#"{{"auth_token": "{}", "refresh_token": "{}"}}"#,
+                        jwt(server + 3600),
+                        jwt(server + 7200)
+                    ),
+                    date: Some(server),
+                },
+            ]
+        }
+
+        fn vault_with_profile(
+            dir: &std::path::Path,
+            api_url: &str,
+        ) -> (Vault<Arc<MemoryStore>>, LoginProfile) {
+            let vault = Vault::open(dir, Arc::new(MemoryStore::new()));
+            let account = vault
+                .add(
+                    NewAccount {
+                        issuer: "emnify".into(),
+                        label: "demo".into(),
+                        params: OtpParams::default(),
+                        secret: TotpSecret::from_base32(KEY).unwrap(),
+                    },
+                    1,
+                )
+                .unwrap()
+                .added
+                .remove(0);
+            let profile = vault
+                .add_profile(
+                    NewProfile {
+                        name: "prod".into(),
+                        api_url: api_url.into(),
+                        method: LoginMethod::Credentials {
+                            username: "demo@example.com".into(),
+                            otp_account: Some(account.id),
+                            trust_device: false,
+                        },
+                        secret: SecretString::from("hash".to_owned()),
+                    },
+                    1,
+                )
+                .unwrap();
+            (vault, profile)
+        }
+
+        #[tokio::test]
+        async fn a_drifted_clock_ends_the_login_before_a_code_is_sent() {
+            let api = FakeApi::start(answers(90)).await;
+            let dir = tempfile::tempdir().unwrap();
+            let (vault, profile) = vault_with_profile(dir.path(), &api.url);
+            let mut login = Login::new(&vault, profile, &FixedClock).unwrap();
+            let outcome = login.login(&LoginOptions::default()).await.unwrap();
+            assert!(
+                matches!(outcome, LoginOutcome::ClockDrift { offset_seconds: 90 }),
+                "{outcome:?}"
+            );
+            assert_eq!(api.count(), 1, "only the password was sent");
+            assert_eq!(login.requests(), 1);
+            let stored = vault.profile("prod").unwrap();
+            assert_eq!(stored.guard.consecutive_failures, 0, "no failure counted");
+            assert_eq!(stored.guard.rejected_code_step, None);
+            let status = vault.clock_status().unwrap();
+            assert_eq!(
+                status.offset,
+                Some(ClockOffset {
+                    offset_seconds: 90,
+                    measured_at: LOCAL_MS / 1000,
+                    source: "127.0.0.1".into(),
+                })
+            );
+            assert!(!status.correction);
+        }
+
+        #[tokio::test]
+        async fn with_correction_on_the_code_is_for_the_servers_time() {
+            let api = FakeApi::start(answers(90)).await;
+            let dir = tempfile::tempdir().unwrap();
+            let (vault, profile) = vault_with_profile(dir.path(), &api.url);
+            vault.set_clock_correction(true).unwrap();
+            let mut login = Login::new(&vault, profile, &FixedClock).unwrap();
+            let outcome = login.login(&LoginOptions::default()).await.unwrap();
+            assert!(
+                matches!(
+                    outcome,
+                    LoginOutcome::LoggedIn(LoggedIn {
+                        path: LoginPath::Mfa,
+                        ..
+                    })
+                ),
+                "{outcome:?}"
+            );
+            let secret = TotpSecret::from_base32(KEY).unwrap();
+            let server_now = LOCAL_MS / 1000 + 90;
+            let sent = api.requests.lock().unwrap()[1]["code"].clone();
+            assert_eq!(sent, code_at(&secret, &OtpParams::default(), server_now));
+            assert_ne!(
+                sent,
+                code_at(&secret, &OtpParams::default(), LOCAL_MS / 1000)
+            );
+            assert_eq!(login.code_time().unwrap(), server_now);
+        }
+
+        #[tokio::test]
+        async fn a_clock_in_step_with_the_server_logs_in_as_before() {
+            let api = FakeApi::start(answers(1)).await;
+            let dir = tempfile::tempdir().unwrap();
+            let (vault, profile) = vault_with_profile(dir.path(), &api.url);
+            let mut login = Login::new(&vault, profile, &FixedClock).unwrap();
+            let outcome = login.login(&LoginOptions::default()).await.unwrap();
+            assert!(matches!(outcome, LoginOutcome::LoggedIn(_)), "{outcome:?}");
+            assert_eq!(login.clock_drift().unwrap().offset_seconds, 0);
+        }
     }
 }

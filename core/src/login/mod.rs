@@ -7,3 +7,6 @@ pub mod flow;
 pub mod jwt;
 pub mod password;
 pub mod profile;
+
+#[cfg(test)]
+mod fake_api;
