@@ -19,6 +19,7 @@ if [ "${1:-}" = "--tests" ]; then
     oathtool                           # independent TOTP implementation the tests compare with
     faketime                           # moves the clock of a process under test (no test hooks in our code)
     qrencode zbar-tools                # independent QR encoder/decoder the tests compare with
+    python3 python3-cryptography       # independent decryption of our Aegis-format backups
     webkit2gtk-driver xvfb xauth xclip # end-to-end GUI tests: WebDriver, virtual display, clipboard,
     xdotool imagemagick                # and screenshots of the app's window
   )

@@ -92,19 +92,13 @@ fn collect_imports(args: &AddArgs) -> Result<ImportSet> {
         }
     }
     let from_links = import::from_texts(texts.iter().map(|t| t.as_str()))?;
-    merge(&mut set, from_links);
+    set.merge(from_links);
     for file in &args.qr {
         let bytes = read_image(file)?;
         let found = import::from_image(&bytes).with_context(|| format!("{}", file.display()))?;
-        merge(&mut set, found);
+        set.merge(found);
     }
     Ok(set)
-}
-
-fn merge(into: &mut ImportSet, from: ImportSet) {
-    into.accounts.extend(from.accounts);
-    into.skipped.extend(from.skipped);
-    into.batches.extend(from.batches);
 }
 
 fn read_image(file: &Path) -> Result<Vec<u8>> {

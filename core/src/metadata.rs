@@ -2,8 +2,8 @@
 //! written atomically under a lock so that two processes cannot lose each other's update
 //! and a crash cannot leave half a file.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -158,13 +158,8 @@ impl MetadataFile {
     /// using this file can read-modify-write it.
     pub fn lock_exclusive(&self) -> Result<LockedMetadata<'_>, MetadataError> {
         create_private_dir(&self.dir)?;
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock_path)
-            .map_err(io_error("open", &self.lock_path))?;
-        lock.lock().map_err(io_error("lock", &self.lock_path))?;
+        let lock = crate::private_file::lock(&self.lock_path)
+            .map_err(io_error("lock", &self.lock_path))?;
         Ok(LockedMetadata {
             file: self,
             _lock: lock,
@@ -173,17 +168,7 @@ impl MetadataFile {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), MetadataError> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(io_error("create", dir))
+    crate::private_file::create_private_dir(dir).map_err(io_error("create", dir))
 }
 
 /// The metadata file while this process holds its lock.
@@ -220,18 +205,7 @@ impl LockedMetadata<'_> {
         }
         let mut json = serde_json::to_vec_pretty(doc).expect("a vault document always serialises");
         json.push(b'\n');
-        let mut temp = tempfile::Builder::new()
-            .prefix(".vault-")
-            .suffix(".tmp")
-            .tempfile_in(&file.dir)
-            .map_err(io_error("create a temporary file in", &file.dir))?;
-        set_private(temp.as_file()).map_err(io_error("protect", temp.path()))?;
-        temp.write_all(&json)
-            .and_then(|()| temp.as_file().sync_all())
-            .map_err(io_error("write", temp.path()))?;
-        temp.persist(&file.path)
-            .map_err(|err| io_error("replace", &file.path)(err.error))?;
-        sync_dir(&file.dir).map_err(io_error("sync", &file.dir))
+        crate::private_file::replace(&file.path, &json).map_err(io_error("write", &file.path))
     }
 }
 
@@ -268,27 +242,6 @@ fn describe_json_error(err: &serde_json::Error) -> String {
         Category::Eof => "file ends too early",
     };
     format!("{kind} at line {}, column {}", err.line(), err.column())
-}
-
-#[cfg(unix)]
-fn set_private(file: &File) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn set_private(_file: &File) -> io::Result<()> {
-    Ok(())
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]
