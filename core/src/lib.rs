@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod aegis;
+pub mod app_lock;
 pub mod backup;
 pub mod clock_drift;
 pub mod clock_store;

@@ -32,6 +32,17 @@ pub enum StoreError {
         /// What the platform said (never secret).
         detail: String,
     },
+    /// The encrypted vault file (the user's keyring-less store) has not been unlocked.
+    #[error(
+        "the encrypted vault file is locked ({detail}): give its password (on the terminal, with --vault-password-stdin, or in the app); nothing was changed"
+    )]
+    VaultFileLocked {
+        /// Why (no password given, a wrong one); never the password.
+        detail: String,
+    },
+    /// The app lock is on: no secret is handed out until the user unlocks the app.
+    #[error("emnify Authenticator is locked: unlock it to see codes and use your logins")]
+    AppLocked,
     /// The stored value is not what this app writes.
     #[error(
         "the keyring entry for {key} is not in the expected format: remove the account and add it again"

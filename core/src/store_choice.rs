@@ -204,20 +204,16 @@ impl FileBackend {
         if let Some(store) = slot.as_ref() {
             return Ok(store.clone());
         }
-        let locked = |detail: String| StoreError::Locked { detail };
-        let Some(ask) = &self.ask else {
-            return Err(locked(
-                "the encrypted vault file is locked; enter its password".into(),
-            ));
+        let locked = |detail: &str| StoreError::VaultFileLocked {
+            detail: detail.to_owned(),
         };
-        let password = ask().ok_or_else(|| {
-            locked("the encrypted vault file needs its password, and none was given".into())
-        })?;
+        let Some(ask) = &self.ask else {
+            return Err(locked("not unlocked yet"));
+        };
+        let password = ask().ok_or_else(|| locked("no password was given"))?;
         let store = Arc::new(FileStore::unlock(&self.data_dir, &password).map_err(
             |err| match err {
-                FileStoreError::WrongPassword => {
-                    locked("wrong password for the encrypted vault file".into())
-                }
+                FileStoreError::WrongPassword => locked("wrong password"),
                 other => StoreError::Platform {
                     detail: other.to_string(),
                 },

@@ -46,7 +46,7 @@ static CLOCK: SystemClock = SystemClock;
 fn login_for<'a>(
     state: &'a AppState,
     name: &str,
-) -> CommandResult<Login<'a, emnify_auth_core::KeyringStore>> {
+) -> CommandResult<Login<'a, crate::store::AppStore>> {
     let profile = state.vault.profile(name)?;
     Ok(Login::new(&state.vault, profile, &CLOCK)?)
 }
@@ -101,7 +101,8 @@ pub struct AccountView {
 /// the first call may wait for the keyring.
 #[tauri::command(async)]
 pub fn accounts(state: State<'_, AppState>) -> CommandResult<Vec<AccountView>> {
-    let time = now();
+    crate::lock::ensure_unlocked(&state)?;
+    let time = crate::clock::code_time(&state);
     let accounts = state.vault.accounts()?;
     Ok(accounts
         .into_iter()
@@ -152,7 +153,7 @@ pub struct Preview {
     missing_batch_codes: Vec<u32>,
 }
 
-fn preview(state: &AppState, set: ImportSet) -> CommandResult<Preview> {
+pub(crate) fn preview(state: &AppState, set: ImportSet) -> CommandResult<Preview> {
     if set.accounts.is_empty() {
         let reasons: Vec<String> = set
             .skipped
@@ -363,6 +364,7 @@ pub fn set_pinned(
 /// the user confirmed).
 #[tauri::command]
 pub fn export_qr(state: State<'_, AppState>, id: String) -> CommandResult<String> {
+    crate::lock::ensure_unlocked(&state)?;
     let account = account(&state, &id)?;
     let uri = state.vault.export_uri(&account)?;
     let png = qr_png(&uri).map_err(|e| CommandError::new("export", e.to_string()))?;
@@ -417,9 +419,10 @@ pub fn copy_and_schedule_clear(app: &AppHandle, text: String) -> CommandResult<C
 /// Copies the current code of an account.
 #[tauri::command]
 pub fn copy_code(app: AppHandle, state: State<'_, AppState>, id: String) -> CommandResult<Copied> {
+    crate::lock::ensure_unlocked(&state)?;
     let account = account(&state, &id)?;
     let secret = state.secret(&account)?;
-    let code = code_info_at(&secret, &account.params, now()).code;
+    let code = code_info_at(&secret, &account.params, crate::clock::code_time(&state)).code;
     copy_and_schedule_clear(&app, code)
 }
 
@@ -562,7 +565,7 @@ pub fn remove_profile(state: State<'_, AppState>, name: String) -> CommandResult
 #[derive(Debug, Serialize, Default)]
 pub struct LoginView {
     /// "logged_in", "needs_code", "wrong_password", "wrong_code", "token_rejected",
-    /// "locked", "rate_limited", "needs_confirmation".
+    /// "locked", "rate_limited", "needs_confirmation", "clock_drift".
     state: &'static str,
     message: String,
     steps: Vec<String>,
@@ -647,6 +650,12 @@ fn view_of(outcome: &LoginOutcome) -> LoginView {
             message,
             ..LoginView::default()
         },
+        LoginOutcome::ClockDrift { .. } => LoginView {
+            state: "clock_drift",
+            message,
+            steps: vec!["Credentials accepted".to_owned()],
+            ..LoginView::default()
+        },
     }
 }
 
@@ -698,6 +707,7 @@ pub async fn copy_token(
     state: State<'_, AppState>,
     name: String,
 ) -> CommandResult<LoginView> {
+    crate::lock::ensure_unlocked(&state)?;
     let mut login = login_for(&state, &name)?;
     let (token, done) = login.token(&LoginOptions::default()).await?;
     let copied = copy_and_schedule_clear(&app, token.expose_secret().to_owned())?;

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use emnify_auth_core::import;
 use emnify_auth_core::login::password::password_sha1_hex;
 use emnify_auth_core::login::profile::{LoginMethod, NewProfile};
-use emnify_auth_core::{KeyringStore, OtpParams, Vault};
+use emnify_auth_core::{OtpParams, SecretStore, Vault};
 use emnify_sim::{RunningSimulator, SimConfig, SimulatorThread};
 
 /// The demo user of the simulator's built-in seed (public demo values, not secrets).
@@ -55,7 +55,7 @@ impl Demo {
 
     /// Fills the demo vault: the demo user's MFA account, two look-alike accounts and a
     /// login profile pointing at the simulator.
-    pub fn seed(&self, vault: &Vault<KeyringStore>) -> Result<()> {
+    pub fn seed<S: SecretStore>(&self, vault: &Vault<S>) -> Result<()> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
             .as_secs();
@@ -93,16 +93,18 @@ impl Demo {
     }
 
     /// Deletes every keyring entry the demo wrote.
-    pub fn clean_keyring(&self, vault: &Vault<KeyringStore>) {
+    pub fn clean_keyring<S: SecretStore>(&self, vault: &Vault<S>) {
         for account in vault.accounts().unwrap_or_default() {
             let _ = vault.remove(account.id);
         }
         for profile in vault.profiles().unwrap_or_default() {
             let _ = vault.remove_profile(&profile.name);
         }
-        let _ = emnify_auth_core::SecretStore::delete(
-            vault.secrets(),
-            emnify_auth_core::login::profile::FINGERPRINT_KEY,
-        );
+        let _ = vault
+            .secrets()
+            .delete(emnify_auth_core::login::profile::FINGERPRINT_KEY);
+        let _ = vault
+            .secrets()
+            .delete(emnify_auth_core::app_lock::VERIFIER_KEY);
     }
 }

@@ -39,8 +39,26 @@ fn store_kind(err: &StoreError) -> &'static str {
     }
 }
 
+/// The app lock and a locked vault file surface as store errors deep inside the core;
+/// they get kinds (and messages) of their own so the UI shows its lock screens.
+fn lock_refusal(err: &StoreError) -> Option<CommandError> {
+    match err {
+        StoreError::AppLocked => Some(CommandError::new("locked", crate::store::LOCKED_MESSAGE)),
+        StoreError::VaultFileLocked { .. } => Some(CommandError::new(
+            "store_locked",
+            crate::store::FILE_LOCKED_MESSAGE,
+        )),
+        _ => None,
+    }
+}
+
 impl From<VaultError> for CommandError {
     fn from(err: VaultError) -> Self {
+        if let VaultError::Store(store) = &err
+            && let Some(refusal) = lock_refusal(store)
+        {
+            return refusal;
+        }
         let kind = match &err {
             VaultError::Store(store) => store_kind(store),
             VaultError::Metadata(_) => "metadata",
@@ -85,6 +103,9 @@ impl From<LoginError> for CommandError {
 
 impl From<StoreError> for CommandError {
     fn from(err: StoreError) -> Self {
+        if let Some(refusal) = lock_refusal(&err) {
+            return refusal;
+        }
         Self::new(store_kind(&err), err.to_string())
     }
 }

@@ -2,19 +2,24 @@
 //! `--demo` runs it against an embedded API simulator with throwaway data.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod backup;
+mod clock;
 mod commands;
 mod demo;
 mod devices;
 mod error;
 mod events;
+mod lock;
 mod state;
+mod store;
 mod tray;
 
 use anyhow::Result;
-use emnify_auth_core::{KeyringStore, Vault, paths};
+use emnify_auth_core::{Vault, paths};
 use tauri::{Manager, RunEvent};
 
 use crate::state::AppState;
+use crate::store::AppStore;
 
 fn demo_requested() -> bool {
     std::env::args().skip(1).any(|arg| arg == "--demo")
@@ -25,12 +30,16 @@ fn prepare() -> Result<AppState> {
     if demo_requested() {
         let demo = demo::Demo::start()?;
         let data_dir = demo.data_dir().to_owned();
-        let vault = Vault::open(&data_dir, KeyringStore::new(demo.keyring_service()));
+        // The demo keeps its own keyring namespace; its folder may move to a vault file too.
+        let store = AppStore::open(&data_dir, demo.keyring_service())?;
+        let vault = Vault::open(&data_dir, store);
         demo.seed(&vault)?;
         return Ok(AppState::new(vault, data_dir, Some(demo)));
     }
     let data_dir = paths::data_dir()?;
-    let vault = Vault::open(&data_dir, KeyringStore::new(&paths::keyring_service()));
+    // The vault file stays locked until the window's unlock screen gets its password.
+    let store = AppStore::open(&data_dir, &paths::keyring_service())?;
+    let vault = Vault::open(&data_dir, store);
     Ok(AppState::new(vault, data_dir, None))
 }
 
@@ -43,6 +52,7 @@ fn main() {
         }
     };
     let demo = state.demo.is_some();
+    let lock_state = lock::LockState::load(&state);
     let mut builder = tauri::Builder::default();
     if !demo {
         // A demo may run beside the real app; two real instances may not.
@@ -54,7 +64,9 @@ fn main() {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .manage(state)
+        .manage(lock_state)
         .manage(events::ShownEvents::default())
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
@@ -89,6 +101,24 @@ fn main() {
             events::mark_events_read,
             events::import_idaas,
             events::enable_mfa,
+            clock::clock_status,
+            clock::set_clock_correction,
+            store::store_status,
+            store::check_keyring,
+            store::unlock_store,
+            store::use_file_store,
+            store::use_keyring_store,
+            lock::lock_status,
+            lock::lock_now,
+            lock::lock_activity,
+            lock::unlock_app,
+            lock::save_lock_settings,
+            backup::backup_default_path,
+            backup::choose_backup_path,
+            backup::export_backup,
+            backup::choose_import_file,
+            backup::inspect_import_file,
+            backup::preview_import_file,
         ])
         .setup(|app| {
             let handle = app.handle().clone();
@@ -97,6 +127,7 @@ fn main() {
                 tray::ensure(&handle);
             });
             devices::watch_expiry(app.handle());
+            lock::start(app.handle());
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -111,6 +142,8 @@ fn main() {
         if let RunEvent::Exit = event {
             let state = app.state::<AppState>();
             if let Some(demo) = &state.demo {
+                // Quitting while locked must still clean the demo's keyring entries.
+                state.vault.secrets().set_app_locked(false);
                 demo.clean_keyring(&state.vault);
             }
         }

@@ -10,14 +10,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use emnify_auth_core::account::NewAccount;
 use emnify_auth_core::login::flow::PendingMfa;
 use emnify_auth_core::login::profile::ProfileId;
-use emnify_auth_core::{AccountId, KeyringStore, TotpSecret, Vault};
+use emnify_auth_core::{AccountId, TotpSecret, Vault};
 
 use crate::demo::Demo;
+use crate::store::AppStore;
 
 /// Shared state of the running app.
 pub struct AppState {
-    /// The vault (metadata file + keyring).
-    pub vault: Vault<KeyringStore>,
+    /// The vault (metadata file + the keyring or the encrypted vault file).
+    pub vault: Vault<AppStore>,
     /// Its data folder.
     pub data_dir: PathBuf,
     /// The demo environment, when started with `--demo` (kept alive while the app runs).
@@ -44,7 +45,7 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// State over `vault` in `data_dir`.
-    pub fn new(vault: Vault<KeyringStore>, data_dir: PathBuf, demo: Option<Demo>) -> Self {
+    pub fn new(vault: Vault<AppStore>, data_dir: PathBuf, demo: Option<Demo>) -> Self {
         Self {
             vault,
             data_dir,

@@ -63,15 +63,17 @@ fn menu(app: &AppHandle) -> tauri::Result<Menu<tauri::Wry>> {
 
 fn copy_pinned(app: &AppHandle, id: &str) {
     let state = app.state::<AppState>();
+    if crate::lock::codes_hidden(&state) {
+        // Locked: no code leaves the app; show the window, which asks for the password.
+        show_window(app);
+        return;
+    }
     let Ok(id) = id.parse() else { return };
     let Ok(account) = state.vault.account(id) else {
         return;
     };
     if let Ok(secret) = state.secret(&account) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let now = crate::clock::code_time(&state);
         let code = emnify_auth_core::otp::code_at(&secret, &account.params, now);
         let _ = copy_and_schedule_clear(app, code);
     }

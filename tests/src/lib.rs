@@ -117,6 +117,18 @@ pub struct App {
 impl App {
     /// Starts the app (extra `args`, e.g. `--demo`).
     pub fn start(test: &str, args: &[&str]) -> Self {
+        Self::start_prepared(test, args, &[], |_, _| {})
+    }
+
+    /// Starts the app with extra environment variables, after `prepare(data_dir,
+    /// keyring_service)` has set up its data folder (e.g. accounts added or the keys moved
+    /// to the vault file with the CLI).
+    pub fn start_prepared(
+        test: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path, &str),
+    ) -> Self {
         require_tool("tauri-driver");
         require_tool("WebKitWebDriver");
         let display = display();
@@ -124,6 +136,7 @@ impl App {
         let application = binary("emnify-authenticator");
         let data_dir = tempfile::tempdir().unwrap();
         let service = format!("emnify-authenticator-e2e-{test}-{}", std::process::id());
+        prepare(data_dir.path(), &service);
         let port = free_port();
         let native = free_port();
         let driver = KillOnDrop(
@@ -142,6 +155,7 @@ impl App {
                 // The tests need no accessibility bus (axe reads the DOM); without it the app
                 // cannot stall waiting for one.
                 .env("NO_AT_BRIDGE", "1")
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

@@ -116,6 +116,18 @@ export function stop() {
   clearTimeout(timer);
 }
 
+/**
+ * The app locked: stops polling and takes every code out of the page (the list is
+ * rebuilt from the backend once unlocked).
+ */
+export function clearCodes() {
+  stop();
+  for (const item of items.values()) item.el.remove();
+  items.clear();
+  active = null;
+  latest = [];
+}
+
 function showAlert(err) {
   if (!loaded) show(loadingEl, false);
   if (err.kind === 'keyring_locked' || err.kind === 'keyring_unavailable') {

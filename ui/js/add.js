@@ -4,6 +4,7 @@
 import { refresh, focusAccount, knownIds } from './accounts.js';
 import { invoke } from './api.js';
 import { openModal } from './dialogs.js';
+import { gateUp } from './gate.js';
 import { announce } from './status.js';
 import { $, fromTemplate, modalOpen, plural, sentence, setText, show } from './util.js';
 
@@ -35,6 +36,7 @@ const backButton = $('#add-back');
 
 let pendingId = null; // import_id of the preview on screen
 let busy = false;
+let onAdded = null; // a file import's report, shown once its preview is confirmed
 
 // ---------------------------------------------------------------------------- open/close
 
@@ -42,12 +44,28 @@ let busy = false;
 export function openAdd() {
   if (dialog.open) return;
   if (modalOpen()) return; // another dialog is in the way
+  if (gateUp()) return; // locked, or the keys cannot be read yet
   reset();
   openModal(dialog, uriInput);
 }
 
 $('#add-button').addEventListener('click', openAdd);
 $('#empty-add').addEventListener('click', openAdd);
+
+/**
+ * Opens the dialog on a preview made elsewhere (an export file of another app), so every
+ * import ends in the same preview; `afterAdd(result)` runs once it is confirmed. Returns
+ * false when another dialog is in the way.
+ */
+export function showPreviewOf(preview, afterAdd = null) {
+  if (dialog.open || modalOpen() || gateUp()) return false;
+  reset();
+  openModal(dialog, cancelButton);
+  showPreview(preview);
+  onAdded = afterAdd;
+  return true;
+}
+
 /** Closes the dialog, dropping a preview on screen. */
 function closeAdd() {
   dropPending();
@@ -86,6 +104,7 @@ function clearSecrets() {
 }
 
 function reset() {
+  onAdded = null;
   clearSecrets();
   issuerInput.value = '';
   labelInput.value = '';
@@ -352,11 +371,13 @@ confirmButton.addEventListener('click', async () => {
   if (pendingId === null || busy) return;
   const importId = pendingId;
   const before = knownIds();
+  const report = onAdded;
   setBusy(true, 'Adding…');
   try {
     const result = await invoke('confirm_import', { importId, accept: true });
     pendingId = null;
     closeAdd();
+    if (report) report(result);
     const added = result.added || [];
     const dups = result.duplicates || [];
     let message = added.length === 1 ? `Added ${added[0]}` : `Added ${plural(added.length, 'account', 'accounts')}`;

@@ -8,18 +8,27 @@ import { showEvents, startBadge } from './events.js';
 import { loadProfiles } from './logins.js';
 import { loadSettings, showAbout } from './settings.js';
 import { announce } from './status.js';
+import { loadStoreSettings, startGate } from './store.js';
+import { gateUp } from './gate.js';
+import './backup.js';
 import { $, isTyping, modalOpen, show } from './util.js';
 
-accounts.start();
+// The vault file's unlock screen, the keyring screen or the lock screen may come first.
+startGate(() => accounts.start());
 
 // ---------------------------------------------------------------------------- tabs
 
 const tabs = Array.from(document.querySelectorAll('.app-header [role="tab"]'));
 const onShow = {
-  'panel-accounts': () => accounts.start(),
+  'panel-accounts': () => {
+    if (!gateUp()) accounts.start();
+  },
   'panel-logins': () => loadProfiles(),
   'panel-events': () => showEvents(),
-  'panel-settings': () => loadSettings(),
+  'panel-settings': () => {
+    loadSettings();
+    loadStoreSettings();
+  },
 };
 
 function selectTab(tab, focus = false) {
@@ -61,6 +70,7 @@ function showAccounts() {
 // ---------------------------------------------------------------------------- shortcuts
 
 document.addEventListener('keydown', (event) => {
+  if (gateUp()) return; // a lock or unlock screen is in front: no shortcut reaches past it
   const ctrl = event.ctrlKey || event.metaKey;
   const key = event.key.toLowerCase();
   if (ctrl && !event.altKey && !event.shiftKey && key === 'n') {
@@ -92,7 +102,7 @@ document.addEventListener('keydown', (event) => {
 // Codes only matter while they can be seen: pause the 1 s poll when the window is hidden.
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) accounts.stop();
-  else if (currentTab() === tabs[0]) accounts.start();
+  else if (currentTab() === tabs[0] && !gateUp()) accounts.start();
 });
 
 // ---------------------------------------------------------------------------- the rest

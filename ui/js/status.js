@@ -30,3 +30,32 @@ export function copiedMessage(what, clearAfter) {
     ? `${what} copied — clipboard clears in ${clearAfter} s`
     : `${what} copied`;
 }
+
+let clockWarningEl = null;
+
+/**
+ * Shows (message) or hides (null) the clock-drift warning line under the demo banner,
+ * above the tabs. It stays until the drift is corrected or gone.
+ */
+export function showClockWarning(message) {
+  if (!clockWarningEl) {
+    if (!message) return;
+    clockWarningEl = document.createElement('div');
+    clockWarningEl.id = 'clock-warning';
+    clockWarningEl.className = 'demo-banner';
+    clockWarningEl.setAttribute('role', 'note');
+    const svgNs = 'http://www.w3.org/2000/svg';
+    const icon = document.createElementNS(svgNs, 'svg');
+    icon.setAttribute('class', 'icon');
+    icon.setAttribute('aria-hidden', 'true');
+    const use = document.createElementNS(svgNs, 'use');
+    use.setAttribute('href', '#i-alert');
+    icon.append(use);
+    clockWarningEl.append(icon, document.createElement('span'));
+    const header = document.querySelector('.app-header');
+    header.parentNode.insertBefore(clockWarningEl, header);
+  }
+  const text = clockWarningEl.querySelector('span');
+  if (message && text.textContent !== message) text.textContent = message;
+  clockWarningEl.hidden = !message;
+}
