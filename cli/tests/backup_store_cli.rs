@@ -6,12 +6,12 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{PrivateBus, TestVault, collect_files, require_tool};
+use support::{PrivateBus, TestVault};
 
 const KEY: &str = "JBSWY3DPEHPK3PXP";
 const KEY2: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
@@ -39,12 +39,7 @@ fn python_with_cryptography() -> &'static str {
 }
 
 fn oathtool_code(key: &str) -> String {
-    require_tool("oathtool");
-    let out = Command::new("oathtool")
-        .args(["--totp", "-b", key])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    support::oathtool(key, None)
 }
 
 #[test]
@@ -259,33 +254,6 @@ fn exports_of_other_apps_import_with_a_report() {
     assert!(line.contains("not a backup this app can read"), "{line}");
 }
 
-/// Every file under `dirs`, searched for `needles` in any of the encodings a key could be
-/// written in.
-fn files_containing(dirs: &[&Path], needles: &[&str]) -> Vec<String> {
-    let mut files = Vec::new();
-    for dir in dirs {
-        collect_files(dir, &mut files);
-    }
-    let mut hits = Vec::new();
-    for (path, bytes) in files {
-        let text = String::from_utf8_lossy(&bytes).to_ascii_uppercase();
-        for needle in needles {
-            let raw = data_encoding::BASE32_NOPAD
-                .decode(needle.as_bytes())
-                .unwrap();
-            use base64::Engine;
-            let b64 = base64::engine::general_purpose::STANDARD.encode(&raw);
-            if text.contains(&needle.to_ascii_uppercase())
-                || bytes.windows(raw.len()).any(|w| w == raw.as_slice())
-                || String::from_utf8_lossy(&bytes).contains(b64.trim_end_matches('='))
-            {
-                hits.push(format!("{} holds {needle}", path.display()));
-            }
-        }
-    }
-    hits
-}
-
 #[test]
 fn without_a_keyring_daemon_the_encrypted_file_works_end_to_end() {
     let bus = PrivateBus::without_keyring();
@@ -361,8 +329,10 @@ fn without_a_keyring_daemon_the_encrypted_file_works_end_to_end() {
     );
 
     // Not one file this run wrote holds a key in clear (hex, Base32, Base64 or raw bytes).
-    let hits = files_containing(&[vault.dir.path()], &[KEY, KEY2]);
-    assert!(hits.is_empty(), "{hits:?}");
+    for key in [KEY, KEY2] {
+        let hits = support::files_holding_key(&[vault.dir.path()], key);
+        assert!(hits.is_empty(), "{hits:?}");
+    }
     // The vault file is a real Aegis vault: it opens with Python from the spec.
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/aegis_decrypt.py");
     let out = {

@@ -28,12 +28,7 @@ fn sim_now(sim: &Sim) -> u64 {
 
 /// The demo key's code at `epoch`, from an independent generator.
 fn oathtool_at(epoch: u64) -> String {
-    let out = std::process::Command::new("oathtool")
-        .args(["--totp", "-b", "-N", &format!("@{epoch}"), DEMO_TOTP])
-        .output()
-        .expect("oathtool");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    support::oathtool(DEMO_TOTP, Some(epoch))
 }
 
 fn json(text: &str) -> Value {

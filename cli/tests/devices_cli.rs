@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 use support::TestVault;
 use support::sim::{DEMO_PASSWORD, DEMO_TOTP, DEMO_USER, NOMFA_PASSWORD, NOMFA_USER, Sim};
@@ -93,13 +91,7 @@ fn server_ids(sim: &Sim, vault: &TestVault) -> Vec<u64> {
 }
 
 fn totp(at: u64) -> String {
-    support::require_tool("oathtool");
-    let out = Command::new("oathtool")
-        .args(["--totp", "-b", DEMO_TOTP, "--now", &format!("@{at}")])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    support::oathtool(DEMO_TOTP, Some(at))
 }
 
 /// Another client (a browser on a Mac) logs in with MFA and asks to be trusted.

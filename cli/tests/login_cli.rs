@@ -383,11 +383,7 @@ fn without_a_linked_account_the_code_is_asked_for() {
     let line = vault.fails(&["login", "prod"], None);
     assert!(line.contains("--code-stdin"), "{line}");
     // The code as a person would type it, from an independent generator.
-    let out = std::process::Command::new("oathtool")
-        .args(["--totp", "--base32", DEMO_TOTP])
-        .output()
-        .expect("oathtool");
-    let code = String::from_utf8(out.stdout).unwrap();
+    let code = support::oathtool(DEMO_TOTP, None);
     let out = vault.ok(&["login", "prod", "--code-stdin"], Some(&code));
     assert!(out.contains("MFA code"), "{out}");
 }

@@ -16,43 +16,13 @@ fn json(text: &str) -> Value {
 }
 
 fn oathtool(key: &str, time: u64) -> String {
-    require_tool("oathtool");
-    let out = Command::new("oathtool")
-        .args(["--totp", "-b", key, "--now", &format!("@{time}")])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    support::oathtool(key, Some(time))
 }
 
 /// Asserts that no file under the data folder contains the key in any usual encoding.
 fn assert_secret_nowhere_on_disk(vault: &TestVault, base32: &str) {
-    let raw = emnify_auth_core::TotpSecret::from_base32(base32).unwrap();
-    let hex: String = raw
-        .expose_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    for (path, bytes) in vault.files_snapshot() {
-        let text = String::from_utf8_lossy(&bytes).to_lowercase();
-        assert!(
-            !text.contains(&base32.to_lowercase()),
-            "{} holds the key",
-            path.display()
-        );
-        assert!(
-            !text.contains(&hex),
-            "{} holds the key (hex)",
-            path.display()
-        );
-        assert!(
-            !bytes
-                .windows(raw.expose_bytes().len())
-                .any(|w| w == raw.expose_bytes()),
-            "{} holds the raw key",
-            path.display()
-        );
-    }
+    let hits = support::files_holding_key(&[&vault.data_dir()], base32);
+    assert!(hits.is_empty(), "the key is on disk: {hits:?}");
 }
 
 #[test]

@@ -23,24 +23,15 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 /// Replaces (or creates) `path` with `bytes`, atomically and readable by the owner only.
 pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    create_private_dir(dir)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".emnify-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    set_private(temp.as_file())?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|err| err.error)?;
-    sync_dir(dir)
+    write(path, bytes, true)
 }
 
 /// Writes `bytes` to `path` only if nothing is there yet (never overwrites), atomically.
 pub fn create_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write(path, bytes, false)
+}
+
+fn write(path: &Path, bytes: &[u8], overwrite: bool) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
@@ -53,7 +44,12 @@ pub fn create_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     set_private(temp.as_file())?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
-    temp.persist_noclobber(path).map_err(|err| err.error)?;
+    let persisted = if overwrite {
+        temp.persist(path)
+    } else {
+        temp.persist_noclobber(path)
+    };
+    persisted.map_err(|err| err.error)?;
     sync_dir(dir)
 }
 

@@ -71,23 +71,10 @@ fn home(app: &AppHandle) -> CommandResult<PathBuf> {
     })
 }
 
-/// The civil date (year, month, day) of a Unix day number (Howard Hinnant's algorithm).
-fn civil_date(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 fn default_file_name(unix_seconds: u64) -> String {
-    let (year, month, day) = civil_date(i64::try_from(unix_seconds / 86_400).unwrap_or(0));
-    format!("emnify-authenticator-backup-{year:04}-{month:02}-{day:02}.json")
+    let stamp = emnify_auth_core::login::flow::format_utc(unix_seconds);
+    let date = stamp.split(' ').next().unwrap_or_default();
+    format!("emnify-authenticator-backup-{date}.json")
 }
 
 fn now() -> u64 {
@@ -289,10 +276,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn civil_dates_match_known_days() {
-        assert_eq!(civil_date(0), (1970, 1, 1));
-        assert_eq!(civil_date(11_016), (2000, 2, 29));
-        assert_eq!(civil_date(20_454), (2026, 1, 1));
+    fn backup_files_are_named_after_the_day() {
         assert_eq!(
             default_file_name(1_795_000_000),
             "emnify-authenticator-backup-2026-11-18.json"

@@ -467,3 +467,45 @@ pub fn format_utc_time(unix: u64) -> String {
         secs % 60
     )
 }
+
+/// The TOTP code of Base32 `key` at Unix time `at` (now when `None`), from `oathtool`, an
+/// implementation nobody here wrote.
+pub fn oathtool(key: &str, at: Option<u64>) -> String {
+    require_tool("oathtool");
+    let mut cmd = Command::new("oathtool");
+    cmd.args(["--totp", "-b", key]);
+    if let Some(at) = at {
+        cmd.args(["--now", &format!("@{at}")]);
+    }
+    let out = cmd.output().expect("oathtool");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Files under `dirs` that hold the Base32 key `base32` in any usual encoding: Base32 (any
+/// case), hex, Base64 or the raw bytes. Empty when the key is nowhere.
+pub fn files_holding_key(dirs: &[&Path], base32: &str) -> Vec<String> {
+    use base64::Engine;
+    let raw = data_encoding::BASE32_NOPAD
+        .decode(base32.trim_end_matches('=').as_bytes())
+        .expect("a Base32 key");
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&raw);
+    let b64 = b64.trim_end_matches('=');
+    let mut files = Vec::new();
+    for dir in dirs {
+        collect_files(dir, &mut files);
+    }
+    files
+        .into_iter()
+        .filter(|(_, bytes)| {
+            let text = String::from_utf8_lossy(bytes);
+            let lower = text.to_lowercase();
+            lower.contains(&base32.to_lowercase())
+                || lower.contains(&hex)
+                || text.contains(b64)
+                || bytes.windows(raw.len()).any(|w| w == raw.as_slice())
+        })
+        .map(|(path, _)| path.display().to_string())
+        .collect()
+}
