@@ -257,7 +257,7 @@ fn read_file(path: &Path) -> Result<VaultFile, FileStoreError> {
 }
 
 fn store_error(err: FileStoreError) -> StoreError {
-    StoreError::Platform {
+    StoreError::VaultFileFailed {
         detail: err.to_string(),
     }
 }

@@ -40,6 +40,12 @@ pub enum StoreError {
         /// Why (no password given, a wrong one); never the password.
         detail: String,
     },
+    /// The encrypted vault file cannot be read or written (damaged, folder not writable).
+    #[error("{detail}")]
+    VaultFileFailed {
+        /// What went wrong and what to do (the file store's own message; never a secret).
+        detail: String,
+    },
     /// The app lock is on: no secret is handed out until the user unlocks the app.
     #[error("emnify Authenticator is locked: unlock it to see codes and use your logins")]
     AppLocked,
@@ -53,7 +59,7 @@ pub enum StoreError {
     },
     /// Any other platform failure.
     #[error(
-        "the keyring failed: {detail}; try again, and check that your keyring service is running"
+        "the keyring failed: {detail}; try again, and check that your keyring service is running (if it keeps failing, keep the keys in an encrypted file instead: `emnify-auth store use-file`, or Settings in the app)"
     )]
     Platform {
         /// What the platform said (never secret).

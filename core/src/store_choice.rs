@@ -214,7 +214,7 @@ impl FileBackend {
         let store = Arc::new(FileStore::unlock(&self.data_dir, &password).map_err(
             |err| match err {
                 FileStoreError::WrongPassword => locked("wrong password"),
-                other => StoreError::Platform {
+                other => StoreError::VaultFileFailed {
                     detail: other.to_string(),
                 },
             },

@@ -35,6 +35,7 @@ fn store_kind(err: &StoreError) -> &'static str {
     match err {
         StoreError::Unavailable { .. } => "keyring_unavailable",
         StoreError::Locked { .. } => "keyring_locked",
+        StoreError::VaultFileFailed { .. } => "vault_file",
         _ => "keyring",
     }
 }
