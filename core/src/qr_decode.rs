@@ -169,7 +169,16 @@ fn load(bytes: &[u8]) -> Result<DynamicImage, QrDecodeError> {
     limits.max_alloc = Some(u64::from(width) * u64::from(height) * 4 + (64 << 20));
     let mut decoder = reader()?;
     decoder.limits(limits);
-    decoder.decode().map_err(|error| match error {
+    // The decoders have panicked on malformed files (png 0.18.1 on a PLTE chunk whose
+    // length is not a multiple of 3, found by fuzz/image_qr; image-rs/image-png#694): a
+    // damaged screenshot must be an error, not a crash of the app.
+    let decoded = panic::catch_unwind(AssertUnwindSafe(|| decoder.decode())).map_err(|_| {
+        QrDecodeError::Corrupt {
+            format: name,
+            detail: "the decoder could not make sense of its content".into(),
+        }
+    })?;
+    decoded.map_err(|error| match error {
         ImageError::Limits(_) => QrDecodeError::ImageTooLarge { width, height },
         other => failed(other),
     })

@@ -181,6 +181,23 @@ fn a_screenshot_without_code_is_no_qr_code() {
     );
 }
 
+/// Found by fuzz/image_qr: png 0.18.1 panics on a PLTE chunk whose length is not a
+/// multiple of 3 (image-rs/image-png#694). It must be a clear error, not a crash.
+#[test]
+fn a_png_the_decoder_panics_on_is_reported_as_damaged() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/damaged/png-plte-length-not-multiple-of-3.png"
+    ))
+    .unwrap();
+    let error = decode_qr_texts(&bytes).unwrap_err();
+    assert!(
+        matches!(error, QrDecodeError::Corrupt { format: "PNG", .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("damaged"), "{error}");
+}
+
 #[test]
 fn a_truncated_png_is_corrupt() {
     let bytes = encode(&screenshot_with_code(), ImageFormat::Png);
