@@ -11,3 +11,5 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # builds only for packages that have tests of their own.
 cargo build --workspace --bins --locked
 scripts/with-keyring.sh cargo test --workspace --locked
+# A short fuzz run of every parser (15 s each); long runs are in fuzz/README.md.
+scripts/fuzz.sh 15
