@@ -118,11 +118,16 @@ pub async fn choose_backup_path(app: AppHandle, current: String) -> CommandResul
     dialog.save_file(move |path| {
         let _ = sender.send(path.and_then(|p| p.into_path().ok()));
     });
-    Ok(receiver
+    Ok(chosen_path(receiver).await)
+}
+
+/// The path a native dialog answered with; `None` when it was cancelled.
+async fn chosen_path(receiver: tokio::sync::oneshot::Receiver<Option<PathBuf>>) -> Option<String> {
+    receiver
         .await
         .ok()
         .flatten()
-        .map(|p| p.display().to_string()))
+        .map(|p| p.display().to_string())
 }
 
 /// What an export wrote.
@@ -191,11 +196,7 @@ pub async fn choose_import_file(app: AppHandle) -> CommandResult<Option<String>>
         .pick_file(move |path| {
             let _ = sender.send(path.and_then(|p| p.into_path().ok()));
         });
-    Ok(receiver
-        .await
-        .ok()
-        .flatten()
-        .map(|p| p.display().to_string()))
+    Ok(chosen_path(receiver).await)
 }
 
 fn read_export(path: &Path) -> CommandResult<Zeroizing<Vec<u8>>> {

@@ -58,6 +58,30 @@ pub fn require_tool(name: &str) {
     );
 }
 
+/// The TOTP code of Base32 `key` at Unix time `at` (now when `None`), from `oathtool`, an
+/// implementation nobody here wrote.
+pub fn oathtool(key: &str, at: Option<u64>) -> String {
+    require_tool("oathtool");
+    let mut cmd = Command::new("oathtool");
+    cmd.args(["--totp", "-b", key]);
+    if let Some(at) = at {
+        cmd.args(["--now", &format!("@{at}")]);
+    }
+    let out = cmd.output().expect("oathtool");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `oathtool`'s codes of `key` for now and for the next 30 s step (a code shown by the app
+/// may be either, when the step turns while the test reads it).
+pub fn oathtool_now_and_next(key: &str) -> [String; 2] {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    [oathtool(key, Some(now)), oathtool(key, Some(now + 30))]
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -6,24 +6,12 @@
 use std::process::Command;
 use std::time::Duration;
 
-use emnify_auth_e2e::{App, Sim, require_tool, serial};
+use emnify_auth_e2e::{App, Sim, oathtool_now_and_next, require_tool, serial};
 use serde_json::json;
 
 const DEMO_USER: &str = "demo@example.com";
 const DEMO_PASSWORD: &str = "demo-password";
 const DEMO_TOTP: &str = "EMNIFYDEMOSECRETKEYFORTOTPAPP234";
-
-fn oathtool_now(key: &str) -> (String, String) {
-    require_tool("oathtool");
-    let run = |offset: &str| {
-        let out = Command::new("oathtool")
-            .args(["--totp", "--base32", key, "--now", offset])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    (run("now"), run("now + 30 seconds"))
-}
 
 fn no_critical_violations(app: &App, screen: &str) {
     let violations = app.critical_accessibility_violations();
@@ -96,7 +84,7 @@ fn accounts_add_copy_and_csp() {
         item.attribute("data-code").is_some_and(|c| c.len() == 6)
     });
     let shown = item.attribute("data-code").unwrap();
-    let (now, next) = oathtool_now(DEMO_TOTP);
+    let [now, next] = oathtool_now_and_next(DEMO_TOTP);
     assert!(
         shown == now || shown == next,
         "shown {shown}, oathtool {now}/{next}"
@@ -144,7 +132,7 @@ fn accounts_add_copy_and_csp() {
         !app.clipboard().trim().is_empty()
     });
     let on_clipboard = app.clipboard().trim().to_owned();
-    let (now, next) = oathtool_now(DEMO_TOTP);
+    let [now, next] = oathtool_now_and_next(DEMO_TOTP);
     let shown = item.attribute("data-code").unwrap();
     assert!(
         [now, next, shown].contains(&on_clipboard),

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use emnify_auth_e2e::sim::{DEMO_PASSWORD, DEMO_TOTP, DEMO_USER};
-use emnify_auth_e2e::{App, Sim, binary, require_tool, serial};
+use emnify_auth_e2e::{App, Sim, binary, oathtool_now_and_next, require_tool, serial};
 use serde_json::{Value, json};
 
 const LOCK_PASSWORD: &str = "open sesame";
@@ -15,19 +15,6 @@ const FILE_PASSWORD: &str = "vault file password";
 
 fn demo_uri() -> String {
     format!("otpauth://totp/emnify:{DEMO_USER}?secret={DEMO_TOTP}&issuer=emnify")
-}
-
-/// The codes oathtool computes for now and the next period.
-fn oathtool_now(key: &str) -> [String; 2] {
-    require_tool("oathtool");
-    let run = |offset: &str| {
-        let out = Command::new("oathtool")
-            .args(["--totp", "--base32", key, "--now", offset])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    [run("now"), run("now + 30 seconds")]
 }
 
 /// Runs the CLI on the app's data folder and keyring namespace.
@@ -140,7 +127,7 @@ fn assert_locked(app: &App, codes_then: &[String]) {
         || app.find_all("li.account").is_empty(),
     );
     let mut codes = codes_then.to_vec();
-    codes.extend(oathtool_now(DEMO_TOTP));
+    codes.extend(oathtool_now_and_next(DEMO_TOTP));
     assert!(!page_holds(app, &codes), "a code is still in the page");
     // The backend refuses codes, copies and tokens on its own, whatever the page does.
     let refused = invoke(app, "accounts", json!({})).unwrap_err();
@@ -207,7 +194,7 @@ fn app_lock_hides_codes_until_the_password_is_given() {
     assert!(app.find_all("li.account").is_empty());
     unlock_with(&app, LOCK_PASSWORD);
     let shown = wait_for_code(&app);
-    assert!(oathtool_now(DEMO_TOTP).contains(&shown), "{shown}");
+    assert!(oathtool_now_and_next(DEMO_TOTP).contains(&shown), "{shown}");
     assert!(!app.find_all("#lock-screen")[0].displayed());
 
     // Ctrl+L locks too.
@@ -255,7 +242,7 @@ fn vault_file_unlock_import_and_backup() {
     // The unlock screen comes before any code.
     let input = app.wait_for("#unlock-password", Duration::from_secs(15));
     assert!(app.find_all("li.account[data-code]").is_empty());
-    assert!(!page_holds(&app, &oathtool_now(DEMO_TOTP)));
+    assert!(!page_holds(&app, &oathtool_now_and_next(DEMO_TOTP)));
     app.screenshot("unlock");
     no_critical_violations(&app, "unlock screen");
     input.type_text("not the password");
@@ -269,7 +256,7 @@ fn vault_file_unlock_import_and_backup() {
     app.find("#unlock-password").type_text(FILE_PASSWORD);
     app.find("#unlock-submit").click();
     let shown = wait_for_code(&app);
-    assert!(oathtool_now(DEMO_TOTP).contains(&shown), "{shown}");
+    assert!(oathtool_now_and_next(DEMO_TOTP).contains(&shown), "{shown}");
 
     // Settings say where the keys are.
     app.find("#tab-settings").click();
@@ -506,7 +493,7 @@ fn without_a_keyring_the_vault_file_is_offered_never_chosen_silently() {
     app.wait_for("#add-preview li", Duration::from_secs(10));
     app.find("#add-confirm").click();
     let shown = wait_for_code(&app);
-    assert!(oathtool_now(DEMO_TOTP).contains(&shown), "{shown}");
+    assert!(oathtool_now_and_next(DEMO_TOTP).contains(&shown), "{shown}");
     let file = std::fs::read_to_string(app.data_dir.path().join("secrets.aegis.json")).unwrap();
     assert!(!file.contains(DEMO_TOTP));
 }

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 
-pub use emnify_auth_e2e::{require_tool, sim};
+pub use emnify_auth_e2e::{oathtool, require_tool, sim};
 
 /// Fails clearly when the tests are not inside the keyring session that
 /// scripts/with-keyring.sh (and CI) provides.
@@ -466,20 +466,6 @@ pub fn format_utc_time(unix: u64) -> String {
         secs / 60 % 60,
         secs % 60
     )
-}
-
-/// The TOTP code of Base32 `key` at Unix time `at` (now when `None`), from `oathtool`, an
-/// implementation nobody here wrote.
-pub fn oathtool(key: &str, at: Option<u64>) -> String {
-    require_tool("oathtool");
-    let mut cmd = Command::new("oathtool");
-    cmd.args(["--totp", "-b", key]);
-    if let Some(at) = at {
-        cmd.args(["--now", &format!("@{at}")]);
-    }
-    let out = cmd.output().expect("oathtool");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// Files under `dirs` that hold the Base32 key `base32` in any usual encoding: Base32 (any
