@@ -152,10 +152,16 @@ pub fn run(vault: &Vault<VaultStore>, data_dir: &Path, args: StoreArgs) -> Resul
             Ok(())
         }
         Some(StoreCommand::Check) => {
-            let removed = store_choice::remove_orphans(data_dir, vault.secrets())?;
+            let removed = store_choice::remove_leftovers(
+                data_dir,
+                vault.secrets(),
+                std::time::SystemTime::now(),
+            )?;
             println!(
-                "secrets are in {}; {removed} key(s) of no account removed",
-                vault.secrets().kind()
+                "secrets are in {}; removed {} key(s) of no account and {} temporary file(s) of interrupted writes",
+                vault.secrets().kind(),
+                removed.keys,
+                removed.temporary_files
             );
             Ok(())
         }

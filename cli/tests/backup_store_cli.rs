@@ -455,7 +455,30 @@ fn killed_at_random_points_during_100_operations_nothing_is_lost_or_doubled() {
         "only {killed} of 100 operations were interrupted"
     );
 
-    // The next command repairs whatever was interrupted.
+    // The next command repairs whatever was interrupted; temporary files of killed writes
+    // go once they are ten minutes old (the CLI's clock is moved on for that).
+    let temporaries = |vault: &TestVault| {
+        std::fs::read_dir(vault.data_dir())
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.starts_with(".emnify-") && name.ends_with(".tmp")
+            })
+            .count()
+    };
+    let left_behind = temporaries(&vault);
+    vault.set_clock_offset(11 * 60);
+    vault.ok(
+        &["store", "check", "--vault-password-stdin"],
+        Some(&format!("{VAULT_PASSWORD}\n")),
+    );
+    vault.set_clock_offset(0);
+    assert_eq!(
+        temporaries(&vault),
+        0,
+        "{left_behind} temporary files were left"
+    );
     let status = vault.ok(
         &["store", "check", "--vault-password-stdin"],
         Some(&format!("{VAULT_PASSWORD}\n")),
@@ -507,7 +530,7 @@ fn killed_at_random_points_during_100_operations_nothing_is_lost_or_doubled() {
         .expect("code --json lists accounts");
     assert_eq!(made.len(), ids.len());
     eprintln!(
-        "kill -9: {killed} of 100 operations interrupted; {} accounts, {} completed adds; secrets in {}",
+        "kill -9: {killed} of 100 operations interrupted; {left_behind} temporary files swept; {} accounts, {} completed adds; secrets in {}",
         ids.len(),
         completed_adds.len(),
         if in_file { "the file" } else { "the keyring" }

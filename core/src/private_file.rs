@@ -38,8 +38,8 @@ fn write(path: &Path, bytes: &[u8], overwrite: bool) -> io::Result<()> {
         .unwrap_or(Path::new("."));
     create_private_dir(dir)?;
     let mut temp = tempfile::Builder::new()
-        .prefix(".emnify-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
     set_private(temp.as_file())?;
     temp.write_all(bytes)?;
@@ -51,6 +51,41 @@ fn write(path: &Path, bytes: &[u8], overwrite: bool) -> io::Result<()> {
     };
     persisted.map_err(|err| err.error)?;
     sync_dir(dir)
+}
+
+/// Prefix and suffix of the temporary files [`replace`] and [`create_new`] write.
+const TEMP_PREFIX: &str = ".emnify-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Removes temporary files in `dir` that a killed process left behind (they hold what it
+/// was writing: metadata, or an encrypted vault): those last modified before
+/// `now - older_than`, so that a write in progress is never disturbed. Returns how many.
+pub fn remove_stale_temporaries(
+    dir: &Path,
+    older_than: std::time::Duration,
+    now: std::time::SystemTime,
+) -> io::Result<usize> {
+    let cutoff = now.checked_sub(older_than).unwrap_or(std::time::UNIX_EPOCH);
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(err) => return Err(err),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
+            continue;
+        }
+        let modified = entry.metadata()?.modified()?;
+        if modified < cutoff {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// An exclusive lock on `path` (created if missing), held until the file is dropped.
@@ -109,5 +144,27 @@ mod tests {
         }
         let leftovers = fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary files left behind");
+    }
+
+    #[test]
+    fn only_old_temporaries_are_swept() {
+        use std::time::{Duration, SystemTime};
+        let dir = tempfile::tempdir().unwrap();
+        let left = dir.path().join(".emnify-abc.tmp");
+        fs::write(&left, "half").unwrap();
+        fs::write(dir.path().join("vault.json"), "{}").unwrap();
+        let minute = Duration::from_secs(60);
+        // Just written: a write may be in progress.
+        assert_eq!(
+            remove_stale_temporaries(dir.path(), minute, SystemTime::now()).unwrap(),
+            0
+        );
+        let later = SystemTime::now() + 2 * minute;
+        assert_eq!(
+            remove_stale_temporaries(dir.path(), minute, later).unwrap(),
+            1
+        );
+        assert!(!left.exists());
+        assert!(dir.path().join("vault.json").exists());
     }
 }

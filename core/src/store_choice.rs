@@ -554,21 +554,43 @@ pub fn migrate_to_keyring(
     })
 }
 
-/// Secrets of accounts that are not in the metadata (left by a process killed between
-/// writing a key and writing the metadata): removed, under the metadata lock so that no
-/// add in progress is mistaken for one. Returns how many were removed.
-pub fn remove_orphans(data_dir: &Path, store: &dyn SecretStore) -> Result<usize, StoreChoiceError> {
+/// What [`remove_leftovers`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leftovers {
+    /// Keys of no account.
+    pub keys: usize,
+    /// Temporary files of interrupted writes.
+    pub temporary_files: usize,
+}
+
+/// How old a temporary file must be before it counts as left by a dead process.
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// What a process killed mid-way leaves behind, removed: secrets of accounts that are not
+/// in the metadata (killed between writing a key and writing the metadata; done under the
+/// metadata lock so that no add in progress is mistaken for one), and temporary files
+/// older than ten minutes.
+pub fn remove_leftovers(
+    data_dir: &Path,
+    store: &dyn SecretStore,
+    now: std::time::SystemTime,
+) -> Result<Leftovers, StoreChoiceError> {
     let metadata = MetadataFile::in_dir(data_dir);
     let lock = metadata.lock_exclusive()?;
     let doc = lock.read()?;
     let known = account_keys(&doc);
-    let mut removed = 0;
+    let mut keys = 0;
     for key in store.keys()? {
         let is_account_key = key.parse::<uuid::Uuid>().is_ok();
         if is_account_key && !known.contains(&key) && store.delete(&key)? {
-            removed += 1;
+            keys += 1;
         }
     }
     drop(lock);
-    Ok(removed)
+    let temporary_files = private_file::remove_stale_temporaries(data_dir, STALE_TEMPORARY, now)
+        .map_err(io_error("clean up", data_dir))?;
+    Ok(Leftovers {
+        keys,
+        temporary_files,
+    })
 }
