@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -182,6 +183,9 @@ impl App {
                 .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
+                // Its own process group, so that dropping it also ends the WebKitWebDriver
+                // (and app) it started, which would otherwise outlive the test.
+                .process_group(0)
                 .spawn()
                 .expect("start tauri-driver"),
         );
@@ -473,6 +477,13 @@ struct KillOnDrop(Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
+        // The whole group when the child leads one (tauri-driver); `kill` the command
+        // because the tests use no unsafe code (no libc::kill).
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
