@@ -58,12 +58,21 @@ pub enum BackupError {
 }
 
 /// What a backup holds.
-#[derive(Debug)]
 pub struct Backup {
     /// The file's text (an Aegis vault; holds keys when plain): zeroed on drop.
     pub text: Zeroizing<String>,
     /// How many accounts it holds.
     pub accounts: usize,
+}
+
+// A plain backup's text holds every key: never print it.
+impl std::fmt::Debug for Backup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backup")
+            .field("accounts", &self.accounts)
+            .field("bytes", &self.text.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A backup of every account of `vault`.
@@ -209,6 +218,7 @@ mod tests {
             Err(BackupError::Exists(_))
         ));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "mine");
+        assert!(!format!("{backup:?}").contains("JBSWY3DPEHPK3PXP"));
         write_backup(&path, &backup, true).unwrap();
         let plain = import_file(&std::fs::read(&path).unwrap(), None).unwrap();
         assert_eq!(plain.set.accounts.len(), 2);

@@ -20,7 +20,7 @@ pub const CONTENT_VERSION: u64 = 2;
 pub const NEWEST_CONTENT_VERSION: u64 = 3;
 
 /// The content JSON of a vault.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct AegisContent {
     /// Content format version.
     pub version: u64,
@@ -33,7 +33,7 @@ pub struct AegisContent {
 }
 
 /// One Aegis entry.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub struct AegisEntry {
     /// "totp", "hotp", "steam", "yandex", "motp".
     #[serde(rename = "type")]
@@ -86,6 +86,30 @@ impl fmt::Debug for AegisInfo {
             .field("digits", &self.digits)
             .field("period", &self.period)
             .field("counter", &self.counter)
+            .finish_non_exhaustive()
+    }
+}
+
+// `other` may hold anything a writer put there (the vault file keeps its secrets in it):
+// only its field names are printed.
+impl fmt::Debug for AegisContent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AegisContent")
+            .field("version", &self.version)
+            .field("entries", &self.entries)
+            .field("other", &self.other.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl fmt::Debug for AegisEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AegisEntry")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("issuer", &self.issuer)
+            .field("info", &self.info)
+            .field("other", &self.other.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -240,6 +264,13 @@ mod tests {
             "info":{"secret":"4SJHB4GSD43FZBAI7C2HLRJGPQ"}}]}"#;
         let content = AegisContent::parse(json).unwrap();
         assert!(!format!("{content:?}").contains("4SJHB4"));
+        let hidden = br#"{"version":2,"entries":[],"emnify_authenticator_secrets":{"k":{"label":"","secret":"4SJHB4GSD43FZBAI7C2HLRJGPQ"}}}"#;
+        let content = AegisContent::parse(hidden).unwrap();
+        let text = format!("{content:?}");
+        assert!(
+            !text.contains("4SJHB4") && text.contains("emnify_authenticator_secrets"),
+            "{text}"
+        );
     }
 
     #[test]
