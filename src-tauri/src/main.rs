@@ -43,6 +43,18 @@ fn prepare() -> Result<AppState> {
     Ok(AppState::new(vault, data_dir, None))
 }
 
+/// The D-Bus name stem of the single instance on `data_dir`: the app identifier plus a
+/// digest of the folder, so that each data folder has its own instance.
+fn instance_id(data_dir: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let folder = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_owned());
+    let digest = Sha256::digest(folder.as_os_str().as_encoded_bytes());
+    format!(
+        "net.emnify.authenticator.folder_{}",
+        hex::encode(&digest[..8])
+    )
+}
+
 fn main() {
     let state = match prepare() {
         Ok(state) => state,
@@ -55,10 +67,15 @@ fn main() {
     let lock_state = lock::LockState::load(&state);
     let mut builder = tauri::Builder::default();
     if !demo {
-        // A demo may run beside the real app; two real instances may not.
-        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            tray::show_window(app);
-        }));
+        // A demo may run beside the real app; two real instances on one data folder may
+        // not. Another folder (`EMNIFY_AUTH_DATA_DIR`) is another installation with its
+        // own instance.
+        builder = builder.plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .callback(|app, _args, _cwd| tray::show_window(app))
+                .dbus_id(instance_id(&state.data_dir))
+                .build(),
+        );
     }
     let app = builder
         .plugin(tauri_plugin_window_state::Builder::default().build())

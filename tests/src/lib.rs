@@ -190,10 +190,14 @@ impl App {
                 .expect("start tauri-driver"),
         );
         let base = format!("http://127.0.0.1:{port}");
+        // tauri-driver listens before its WebKitWebDriver does, and answers a session
+        // request sent in between by dropping the connection: wait for both.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not start");
-            std::thread::sleep(Duration::from_millis(100));
+        for (listener, what) in [(port, "tauri-driver"), (native, "WebKitWebDriver")] {
+            while TcpStream::connect(("127.0.0.1", listener)).is_err() {
+                assert!(Instant::now() < deadline, "{what} did not start");
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         let capabilities = json!({
             "capabilities": {
@@ -205,13 +209,7 @@ impl App {
                 }
             }
         });
-        let response: Value = ureq::post(&format!("{base}/session"))
-            .timeout(Duration::from_secs(60))
-            .send_json(capabilities)
-            .map_err(describe)
-            .expect("WebDriver session")
-            .into_json()
-            .expect("WebDriver session JSON");
+        let response = Self::new_session(&base, &capabilities);
         let session = response["value"]["sessionId"]
             .as_str()
             .expect("session id")
@@ -226,6 +224,26 @@ impl App {
         };
         app.wait_for("#tab-accounts", Duration::from_secs(20));
         app
+    }
+
+    /// Opens the WebDriver session. A dropped connection means the request never reached
+    /// WebKitWebDriver (no app was started), so it is sent again, twice at most.
+    fn new_session(base: &str, capabilities: &Value) -> Value {
+        let mut attempts = 0;
+        loop {
+            match ureq::post(&format!("{base}/session"))
+                .timeout(Duration::from_secs(60))
+                .send_json(capabilities.clone())
+            {
+                Ok(response) => return response.into_json().expect("WebDriver session JSON"),
+                Err(ureq::Error::Transport(err)) if attempts < 2 => {
+                    attempts += 1;
+                    eprintln!("POST /session: {err}; retrying");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(err) => panic!("WebDriver session: {}", describe(err)),
+            }
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -486,6 +504,18 @@ impl Drop for KillOnDrop {
             .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
+        // The rest of the group (the app, WebKitWebDriver) dies asynchronously; the next
+        // test starts only when it is gone, so no dying window still holds its names.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline
+            && Command::new("kill")
+                .args(["-0", "--", &group])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

@@ -277,3 +277,47 @@ fn events_panel_shows_unread_security_events() {
                 .any(|c| c.is_ascii_digit())
     });
 }
+
+#[test]
+fn one_instance_per_data_folder() {
+    let _serial = serial();
+    // Two data folders are two installations: both windows open side by side.
+    let first = App::start("instance-first", &[]);
+    let second = App::start("instance-second", &[]);
+    add_uri(
+        &second,
+        &format!("otpauth://totp/emnify:{DEMO_USER}?secret={DEMO_TOTP}&issuer=emnify"),
+    );
+    second.wait_for("#add-preview li", Duration::from_secs(10));
+    second.find("#add-confirm").click();
+    second.wait_for("li.account", Duration::from_secs(10));
+
+    // A second start on the first folder hands over to the running window and exits.
+    let mut again = Command::new(emnify_auth_e2e::binary("emnify-authenticator"))
+        .env("DISPLAY", emnify_auth_e2e::display())
+        .env("EMNIFY_AUTH_DATA_DIR", first.data_dir.path())
+        .env("EMNIFY_AUTH_KEYRING_SERVICE", &first.service)
+        .env("GDK_BACKEND", "x11")
+        .env("NO_AT_BRIDGE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start a second instance");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = again.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = again.kill();
+            let _ = again.wait();
+            panic!("a second instance on the same data folder kept running");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "the second instance exited with {status}");
+    // Both windows still answer; the first is untouched by the second's account.
+    first.wait_for("#tab-accounts", Duration::from_secs(10));
+    assert!(first.find_all("li.account").is_empty());
+    assert_eq!(second.find_all("li.account").len(), 1);
+}
