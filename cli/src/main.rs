@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    emnify_auth_core::recovered_panic::quiet_hook();
     let cli = args::Cli::parse();
     match vault_commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -308,7 +309,7 @@ fn bad_links_and_keys_change_nothing() {
     );
 }
 
-fn qrencode_png(dir: &std::path::Path, text: &str, module_px: u32) -> image::RgbaImage {
+fn qrencode_png(dir: &Path, text: &str, module_px: u32) -> image::RgbaImage {
     require_tool("qrencode");
     let file = dir.join(format!("qr-{}.png", rand::random::<u32>()));
     let status = Command::new("qrencode")
@@ -407,6 +408,16 @@ fn bad_images_change_nothing() {
     fails_and_changes_nothing(
         &vault,
         &["add", "--qr", truncated.to_str().unwrap()],
+        "damaged",
+    );
+
+    // A PNG the png crate panics on (found by fuzz/image_qr): one line saying it is
+    // damaged, no panic message before it.
+    let panicking = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../core/tests/fixtures/damaged/png-plte-length-not-multiple-of-3.png");
+    fails_and_changes_nothing(
+        &vault,
+        &["add", "--qr", panicking.to_str().unwrap()],
         "damaged",
     );
 

@@ -27,6 +27,7 @@ pub mod paths;
 pub mod private_file;
 pub mod qr_decode;
 pub mod qr_encode;
+pub mod recovered_panic;
 pub mod secret;
 pub mod secret_store;
 pub mod settings;

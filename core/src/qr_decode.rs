@@ -23,8 +23,8 @@
 //! error message ever contains any part of one.
 
 use std::io::Cursor;
-use std::panic::{self, AssertUnwindSafe};
 
+use crate::recovered_panic;
 use image::{DynamicImage, GrayImage, ImageError, ImageFormat, ImageReader, Limits};
 use zeroize::Zeroizing;
 
@@ -172,12 +172,11 @@ fn load(bytes: &[u8]) -> Result<DynamicImage, QrDecodeError> {
     // The decoders have panicked on malformed files (png 0.18.1 on a PLTE chunk whose
     // length is not a multiple of 3, found by fuzz/image_qr; image-rs/image-png#694): a
     // damaged screenshot must be an error, not a crash of the app.
-    let decoded = panic::catch_unwind(AssertUnwindSafe(|| decoder.decode())).map_err(|_| {
-        QrDecodeError::Corrupt {
+    let decoded =
+        recovered_panic::catch(|| decoder.decode()).ok_or_else(|| QrDecodeError::Corrupt {
             format: name,
             detail: "the decoder could not make sense of its content".into(),
-        }
-    })?;
+        })?;
     decoded.map_err(|error| match error {
         ImageError::Limits(_) => QrDecodeError::ImageTooLarge { width, height },
         other => failed(other),
@@ -599,23 +598,22 @@ impl Search {
         }
         let (width, height) = (bitmap.width(), bitmap.height());
         let mut prepared = rqrr::PreparedImage::without_preparation(bitmap);
-        let outcomes = panic::catch_unwind(AssertUnwindSafe(|| {
+        let outcomes = recovered_panic::catch(|| {
             prepared
                 .detect_grids()
                 .into_iter()
                 .map(|grid| {
-                    let content = panic::catch_unwind(AssertUnwindSafe(|| {
+                    let content = recovered_panic::catch(|| {
                         // Sized up front so that the buffer is never reallocated, which
                         // would leave an unzeroed copy of the payload behind.
                         let mut out = Zeroizing::new(Vec::with_capacity(rqrr::MAX_PAYLOAD_SIZE));
                         grid.decode_to(&mut *out).ok().map(|_| out)
-                    }))
-                    .ok()
+                    })
                     .flatten();
                     (grid.bounds, content)
                 })
                 .collect::<Vec<_>>()
-        }))
+        })
         .unwrap_or_default();
 
         for (bounds, content) in outcomes {

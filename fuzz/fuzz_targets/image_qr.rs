@@ -18,17 +18,6 @@ use libfuzzer_sys::fuzz_target;
 
 static MAX_PIXELS: OnceLock<u64> = OnceLock::new();
 
-/// Crates whose panics core catches (registry folder names start with `<name>-`).
-const CAUGHT_CRATES: &[&str] = &[
-    "rqrr",
-    "png",
-    "image",
-    "gif",
-    "zune-jpeg",
-    "zune-core",
-    "image-webp",
-];
-
 fn init() {
     let max = std::env::var("FUZZ_IMAGE_MAX_PIXELS")
         .ok()
@@ -38,14 +27,12 @@ fn init() {
     tolerate_caught_decoder_panics();
 }
 
-/// core runs `rqrr` and the image decoders inside `catch_unwind` on purpose (rqrr has
-/// panicked on degenerate candidate grids, png 0.18.1 on a PLTE chunk whose length is not a
-/// multiple of 3 — found here, image-rs/image-png#694; such a panic costs one candidate or
-/// reports the file as damaged), but libfuzzer-sys installs a panic hook that aborts on
-/// every panic, caught or not. This hook lets panics raised inside those crates unwind to
-/// core's `catch_unwind`; all other panics still abort as crashes. A panic in them that
-/// core does not catch still reaches libfuzzer-sys's own `catch_unwind` around the target,
-/// which aborts too, so nothing is hidden but what core already handles. Set
+/// core runs `rqrr` and the image decoders inside `recovered_panic::catch` on purpose (rqrr
+/// has panicked on degenerate candidate grids, png 0.18.1 on a PLTE chunk whose length is
+/// not a multiple of 3 — found here, image-rs/image-png#694; such a panic costs one
+/// candidate or reports the file as damaged), but libfuzzer-sys installs a panic hook that
+/// aborts on every panic, caught or not. This hook lets exactly the panics raised inside
+/// core's `catch` unwind to it; all other panics still abort as crashes. Set
 /// FUZZ_RQRR_PANICS=abort to see those too.
 fn tolerate_caught_decoder_panics() {
     if std::env::var_os("FUZZ_RQRR_PANICS").is_some_and(|value| value == "abort") {
@@ -53,13 +40,7 @@ fn tolerate_caught_decoder_panics() {
     }
     let fuzzer_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let in_caught_crate = info.location().is_some_and(|location| {
-            let file = location.file().replace('\\', "/");
-            CAUGHT_CRATES
-                .iter()
-                .any(|name| file.contains(&format!("/{name}-")))
-        });
-        if !in_caught_crate {
+        if !emnify_auth_core::recovered_panic::is_recovering() {
             fuzzer_hook(info);
         }
     }));

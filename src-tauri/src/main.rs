@@ -56,6 +56,7 @@ fn instance_id(data_dir: &std::path::Path) -> String {
 }
 
 fn main() {
+    emnify_auth_core::recovered_panic::quiet_hook();
     let state = match prepare() {
         Ok(state) => state,
         Err(err) => {
