@@ -42,6 +42,10 @@ pub enum LockMode {
     Password,
     /// The encrypted vault file's password: locking forgets the file's key.
     VaultFile,
+    /// The keyring's own unlock: locking also locks the keyring collection that holds the
+    /// keys, and unlocking asks for its password in the keyring's own prompt. The whole
+    /// collection (normally the login keyring) is locked, so other apps using it ask too.
+    Keyring,
 }
 
 /// The `app_lock` section of the metadata document.
@@ -487,6 +491,15 @@ mod tests {
         assert_eq!(settings.mode, LockMode::Password);
         assert_eq!(settings.idle_minutes, DEFAULT_IDLE_MINUTES);
         assert_eq!(settings.other["future"], 1);
+        for (text, mode) in [
+            ("off", LockMode::Off),
+            ("vault_file", LockMode::VaultFile),
+            ("keyring", LockMode::Keyring),
+        ] {
+            doc.other
+                .insert(SECTION.into(), serde_json::json!({ "mode": text }));
+            assert_eq!(settings_in(&doc).unwrap().mode, mode, "{text}");
+        }
         doc.other
             .insert(SECTION.into(), serde_json::json!({"mode": "retina-scan"}));
         assert!(matches!(

@@ -4,14 +4,12 @@
 //! the idle watcher and the screen-saver listener, and tells the window with the
 //! `app-lock` event.
 //!
-//! A "keyring unlock" mode (unlock with the Secret Service's own prompt) is not offered:
-//! the Secret Service unlocks whole collections, and the login collection is normally
-//! unlocked already, so its Unlock call returns at once without asking anything. Making it
-//! ask would mean locking the user's whole login keyring, which breaks every other app
-//! that uses it until the user types the password again.
+//! Three ways to unlock: a lock password of the app's own, the vault file's password, or
+//! the keyring's own prompt (see `keyring_lock`: that mode locks the whole keyring
+//! collection with the app, which the settings screen says before it is chosen).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use emnify_auth_core::app_lock::{self, AppLockError, LockMode, LockSettings};
@@ -22,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::error::{CommandError, CommandResult};
+use crate::keyring_lock::{self, Unlock};
 use crate::state::AppState;
 use crate::store::{FILE_LOCKED_MESSAGE, LOCKED_MESSAGE};
 use crate::tray;
@@ -40,6 +39,8 @@ pub struct LockState {
     last_activity: AtomicU64,
     /// Wrong unlock passwords in a row.
     failures: AtomicU32,
+    /// The keyring's password prompt is open (one at a time).
+    prompting: AtomicBool,
     settings: Mutex<LockSettings>,
     /// Why the stored settings could not be read (until they are saved again).
     problem: Mutex<Option<String>>,
@@ -58,13 +59,20 @@ impl LockState {
                 (LockSettings::default(), Some(err.to_string()))
             }
         };
-        if settings.mode == LockMode::Password {
+        let start_locked = match settings.mode {
+            LockMode::Password => true,
+            // Unlocked by the session's login already, or not: the keyring knows.
+            LockMode::Keyring => keyring_lock::is_locked().unwrap_or(true),
+            LockMode::Off | LockMode::VaultFile => false,
+        };
+        if start_locked {
             state.vault.secrets().set_app_locked(true);
         }
         Self {
             origin: Instant::now(),
             last_activity: AtomicU64::new(0),
             failures: AtomicU32::new(0),
+            prompting: AtomicBool::new(false),
             settings: Mutex::new(settings),
             problem: Mutex::new(problem),
         }
@@ -150,6 +158,12 @@ pub fn lock_app(app: &AppHandle, reason: &'static str) -> bool {
         && let Some(file) = store.current().file()
     {
         file.lock();
+    }
+    if mode == LockMode::Keyring
+        && let Err(err) = keyring_lock::lock()
+    {
+        // The app is locked all the same, and unlocking locks the keyring first.
+        tracing::warn!(error = %err, "cannot lock the keyring with the app");
     }
     // Decoded keys and parsed imports waiting for confirmation hold keys: drop them.
     state.secrets.lock().expect("secret cache").clear();
@@ -254,6 +268,9 @@ pub async fn unlock_app(app: AppHandle, password: String) -> CommandResult<()> {
     if !locked {
         return Ok(());
     }
+    if mode == LockMode::Keyring {
+        return unlock_with_keyring(app).await;
+    }
     tokio::time::sleep(app_lock::unlock_delay(failures)).await;
     let worker = app.clone();
     // scrypt (and a keyring round trip) block: off the async runtime's threads.
@@ -261,7 +278,7 @@ pub async fn unlock_app(app: AppHandle, password: String) -> CommandResult<()> {
         let state = worker.state::<AppState>();
         let current = state.vault.secrets().current();
         match mode {
-            LockMode::Off => Ok(true),
+            LockMode::Off | LockMode::Keyring => Ok(true),
             LockMode::Password => {
                 app_lock::check_password(&*current, &password).map_err(lock_error)
             }
@@ -287,6 +304,32 @@ pub async fn unlock_app(app: AppHandle, password: String) -> CommandResult<()> {
     }
     unlocked(&app);
     Ok(())
+}
+
+/// Unlocks through the keyring's own password prompt (the typed password is not used).
+async fn unlock_with_keyring(app: AppHandle) -> CommandResult<()> {
+    let lock = app.state::<LockState>();
+    if lock.prompting.swap(true, Ordering::SeqCst) {
+        return Err(CommandError::new(
+            "unlock_pending",
+            "the keyring's password prompt is open already: answer it there",
+        ));
+    }
+    let outcome = tauri::async_runtime::spawn_blocking(keyring_lock::unlock_with_prompt).await;
+    lock.prompting.store(false, Ordering::SeqCst);
+    let outcome = outcome
+        .map_err(|err| CommandError::new("app_lock", format!("cannot ask the keyring: {err}")))?
+        .map_err(|err| CommandError::new("keyring_lock", err.to_string()))?;
+    match outcome {
+        Unlock::Unlocked => {
+            unlocked(&app);
+            Ok(())
+        }
+        Unlock::Dismissed => Err(CommandError::new(
+            "unlock_cancelled",
+            "the keyring's password prompt was closed without unlocking: choose Unlock to try again",
+        )),
+    }
 }
 
 /// Lock settings as the settings screen sends them. `password` is a new lock password
@@ -323,6 +366,18 @@ pub fn save_lock_settings(app: AppHandle, choice: LockChoice) -> CommandResult<L
                 "invalid_input",
                 "the keys are in the keyring, so there is no vault file password to lock with: choose a lock password instead",
             ));
+        }
+        LockMode::Keyring if store.kind() != StoreKind::Keyring => {
+            return Err(CommandError::new(
+                "invalid_input",
+                "the keys are in the vault file, not in the keyring, so the keyring cannot lock the app: choose the vault file's password or a lock password instead",
+            ));
+        }
+        LockMode::Keyring => {
+            // Fails now, not at the first lock, when the keyring has no lock to use.
+            keyring_lock::is_locked()
+                .map_err(|err| CommandError::new("keyring_lock", err.to_string()))?;
+            app_lock::clear_password(store).map_err(lock_error)?;
         }
         LockMode::VaultFile | LockMode::Off => {
             app_lock::clear_password(store).map_err(lock_error)?;

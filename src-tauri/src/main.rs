@@ -9,6 +9,7 @@ mod demo;
 mod devices;
 mod error;
 mod events;
+mod keyring_lock;
 mod lock;
 mod state;
 mod store;

@@ -254,9 +254,22 @@ pub fn use_file_store(app: AppHandle, password: String) -> CommandResult<Moved> 
     store.replace(VaultStore::File(backend));
     after_move(&app);
     let lock = app.state::<LockState>();
+    let mut note = None;
+    let mut settings = lock.settings();
+    if settings.mode == LockMode::Keyring {
+        settings.mode = LockMode::Off;
+        state
+            .vault
+            .save_lock_settings(&settings)
+            .map_err(crate::lock::lock_error)?;
+        lock.set_settings(settings);
+        note = Some(
+            "The app lock used the keyring, which no longer holds the keys, so it is off now: choose the vault file's password or a lock password in Settings to turn it on again.".to_owned(),
+        );
+    }
     Ok(Moved {
         moved: report.moved,
-        note: None,
+        note,
         status: status(&state, &lock),
     })
 }

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod private_keyring;
 pub mod sim;
+
+pub use private_keyring::PrivateKeyring;
 
 pub use sim::Sim;
 

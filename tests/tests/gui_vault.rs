@@ -7,7 +7,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use emnify_auth_e2e::sim::{DEMO_PASSWORD, DEMO_TOTP, DEMO_USER};
-use emnify_auth_e2e::{App, Sim, binary, oathtool_now_and_next, require_tool, serial};
+use emnify_auth_e2e::{
+    App, PrivateKeyring, Sim, binary, oathtool_now_and_next, require_tool, serial,
+};
 use serde_json::{Value, json};
 
 const LOCK_PASSWORD: &str = "open sesame";
@@ -496,4 +498,70 @@ fn without_a_keyring_the_vault_file_is_offered_never_chosen_silently() {
     assert!(oathtool_now_and_next(DEMO_TOTP).contains(&shown), "{shown}");
     let file = std::fs::read_to_string(app.data_dir.path().join("secrets.aegis.json")).unwrap();
     assert!(!file.contains(DEMO_TOTP));
+}
+
+#[test]
+fn keyring_lock_asks_the_keyrings_own_password() {
+    const KEYRING_PASSWORD: &str = "private keyring password";
+    let _serial = serial();
+    // Locking the keyring is what this mode does: a keyring of its own, never the one the
+    // other tests share.
+    let keyring = PrivateKeyring::start(KEYRING_PASSWORD);
+    let app = App::start_prepared(
+        "keyring-lock",
+        &[],
+        &[("DBUS_SESSION_BUS_ADDRESS", &keyring.address)],
+        |dir, service| {
+            let status = keyring
+                .command(binary("emnify-auth"))
+                .args(["add", "--uri", &demo_uri()])
+                .env("EMNIFY_AUTH_DATA_DIR", dir)
+                .env("EMNIFY_AUTH_KEYRING_SERVICE", service)
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success(), "emnify-auth add");
+        },
+    );
+    let code = wait_for_code(&app);
+
+    // Choose the keyring's password as the lock: the settings say what that locks.
+    app.find("#tab-settings").click();
+    wait_for_lock_settings(&app);
+    select(&app, "#lock-mode", "keyring");
+    let hint = app.wait_for("#lock-keyring-hint", Duration::from_secs(5));
+    assert!(hint.text().contains("other apps"), "{}", hint.text());
+    app.find("#lock-save").click();
+    app.wait_for("#lock-button", Duration::from_secs(10));
+    app.find("#tab-accounts").click();
+    wait_for_code(&app);
+
+    // Locking the app locks the keyring; the lock screen asks for no password itself.
+    assert!(!keyring.locked());
+    app.find("#lock-button").click();
+    assert_locked(&app, std::slice::from_ref(&code));
+    assert!(keyring.locked(), "the keyring is locked with the app");
+    assert!(!app.find_all("#lock-password")[0].displayed());
+    app.screenshot("keyring-locked");
+    no_critical_violations(&app, "lock screen in keyring mode");
+
+    // Closing the keyring's prompt leaves everything locked.
+    app.find("#lock-submit").click();
+    keyring.answer_prompt(None);
+    let error = app.wait_for("#lock-error", Duration::from_secs(20));
+    assert!(
+        error.text().contains("closed without unlocking"),
+        "{}",
+        error.text()
+    );
+    assert!(keyring.locked());
+    assert!(app.find_all("li.account").is_empty());
+
+    // The keyring's password in its own prompt unlocks both.
+    app.find("#lock-submit").click();
+    keyring.answer_prompt(Some(KEYRING_PASSWORD));
+    let shown = wait_for_code(&app);
+    assert!(oathtool_now_and_next(DEMO_TOTP).contains(&shown), "{shown}");
+    assert!(!keyring.locked());
+    assert!(!app.find_all("#lock-screen")[0].displayed());
 }

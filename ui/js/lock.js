@@ -14,6 +14,7 @@ const ACTIVITY_EVERY_MS = 15000; // the idle timer needs no finer news than this
 const screen = $('#lock-screen');
 const form = $('#lock-form');
 const passwordInput = $('#lock-password');
+const passwordField = $('#lock-password-field');
 const errorEl = $('#lock-error');
 const submitButton = $('#lock-submit');
 const lockButton = $('#lock-button');
@@ -25,6 +26,7 @@ const newPassword = $('#lock-new-password');
 const newPasswordAgain = $('#lock-new-password-again');
 const idleInput = $('#lock-idle');
 const screenLockInput = $('#lock-on-screen-lock');
+const keyringHint = $('#lock-keyring-hint');
 const settingsError = $('#lock-settings-error');
 
 let locked = false;
@@ -50,21 +52,34 @@ function setError(message) {
   else passwordInput.removeAttribute('aria-invalid');
 }
 
+const HINTS = {
+  password: 'Enter your lock password to see your codes.',
+  vault_file: 'Enter the vault file’s password to see your codes.',
+  keyring: 'Choose Unlock: your keyring then asks for its password in its own window.',
+};
+
+// With the keyring's own prompt the page asks for nothing.
+const keyringMode = () => mode === 'keyring';
+
+function setSubmitLabel(waiting) {
+  if (!keyringMode()) setText(submitButton, 'Unlock');
+  else setText(submitButton, waiting ? 'Waiting for the keyring…' : 'Unlock with the keyring');
+}
+
 /** Shows the lock screen and takes every code out of the page. */
 export function showLockScreen() {
   locked = true;
   accounts.clearCodes();
-  const fileMode = mode === 'vault_file';
-  setText($('#lock-password-label'), fileMode ? 'Vault file password' : 'Lock password');
   setText(
-    $('#lock-hint'),
-    fileMode
-      ? 'Enter the vault file’s password to see your codes.'
-      : 'Enter your lock password to see your codes.',
+    $('#lock-password-label'),
+    mode === 'vault_file' ? 'Vault file password' : 'Lock password',
   );
+  setText($('#lock-hint'), HINTS[mode] || HINTS.password);
+  show(passwordField, !keyringMode());
+  setSubmitLabel(false);
   passwordInput.value = '';
   setError('');
-  showGate(screen, true, passwordInput);
+  showGate(screen, true, keyringMode() ? submitButton : passwordInput);
 }
 
 function hideLockScreen() {
@@ -78,13 +93,15 @@ function hideLockScreen() {
 
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
-  const password = passwordInput.value;
-  if (!password) {
+  const password = keyringMode() ? '' : passwordInput.value;
+  if (!password && !keyringMode()) {
     setError('Enter the password first.');
     passwordInput.focus();
     return;
   }
   submitButton.disabled = true;
+  setSubmitLabel(true);
+  setError('');
   passwordInput.value = '';
   try {
     await invoke('unlock_app', { password });
@@ -92,9 +109,10 @@ form.addEventListener('submit', async (event) => {
     announce('Unlocked', 'success');
   } catch (err) {
     setError(sentence(err.message));
-    passwordInput.focus();
+    (keyringMode() ? submitButton : passwordInput).focus();
   } finally {
     submitButton.disabled = false;
+    setSubmitLabel(false);
   }
 });
 
@@ -152,6 +170,7 @@ for (const type of ['pointerdown', 'pointermove', 'keydown', 'wheel']) {
 
 function showPasswordFields() {
   show(passwordFields, modeInput.value === 'password');
+  show(keyringHint, modeInput.value === 'keyring');
 }
 
 modeInput.addEventListener('change', showPasswordFields);
@@ -160,6 +179,7 @@ function fill(view) {
   setMode(view.mode, view.store_kind);
   const fileOption = modeInput.querySelector('option[value="vault_file"]');
   fileOption.disabled = storeKind !== 'file';
+  modeInput.querySelector('option[value="keyring"]').disabled = storeKind !== 'keyring';
   modeInput.value = view.mode;
   idleInput.value = String(view.idle_minutes);
   screenLockInput.checked = Boolean(view.lock_on_screen_lock);
