@@ -16,6 +16,7 @@ if [ "${1:-}" = "--tests" ]; then
   packages+=(
     dbus dbus-x11                      # a private session bus per test run
     gnome-keyring libsecret-tools      # a real Secret Service, and secret-tool to inspect it
+    gcr                                # the keyring's own password prompt (gcr-prompter)
     oathtool                           # independent TOTP implementation the tests compare with
     faketime                           # moves the clock of a process under test (no test hooks in our code)
     qrencode zbar-tools                # independent QR encoder/decoder the tests compare with
