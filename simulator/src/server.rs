@@ -220,26 +220,6 @@ pub async fn serve(config: SimConfig) -> Result<RunningSimulator, SimError> {
 }
 
 impl RunningSimulator {
-    /// Base URL, e.g. `http://127.0.0.1:41234`.
-    pub fn url(&self) -> String {
-        self.handle.url()
-    }
-
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.handle.addr()
-    }
-
-    /// The simulator clock.
-    pub fn clock(&self) -> &SimClock {
-        self.handle.clock()
-    }
-
-    /// Request counters.
-    pub fn stats(&self) -> StatsSnapshot {
-        self.handle.stats()
-    }
-
     /// A cloneable handle (URL, clock, counters, faults).
     pub fn handle(&self) -> SimHandle {
         self.handle.clone()
@@ -304,6 +284,15 @@ impl RunningSimulator {
     }
 }
 
+/// URL, clock, counters and faults of the simulator it runs ([`SimHandle`]'s methods).
+impl std::ops::Deref for RunningSimulator {
+    type Target = SimHandle;
+
+    fn deref(&self) -> &SimHandle {
+        &self.handle
+    }
+}
+
 impl Drop for RunningSimulator {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -320,27 +309,16 @@ pub struct SimulatorThread {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// URL, clock, counters and faults of the simulator it runs ([`SimHandle`]'s methods).
+impl std::ops::Deref for SimulatorThread {
+    type Target = SimHandle;
+
+    fn deref(&self) -> &SimHandle {
+        &self.handle
+    }
+}
+
 impl SimulatorThread {
-    /// Base URL, e.g. `http://127.0.0.1:41234`.
-    pub fn url(&self) -> String {
-        self.handle.url()
-    }
-
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.handle.addr()
-    }
-
-    /// The simulator clock.
-    pub fn clock(&self) -> &SimClock {
-        self.handle.clock()
-    }
-
-    /// Request counters.
-    pub fn stats(&self) -> StatsSnapshot {
-        self.handle.stats()
-    }
-
     /// A cloneable handle (URL, clock, counters, faults).
     pub fn handle(&self) -> SimHandle {
         self.handle.clone()
