@@ -171,6 +171,23 @@ fn app_lock_hides_codes_until_the_password_is_given() {
     app.wait_for("#lock-button", Duration::from_secs(10));
     app.screenshot("settings");
     no_critical_violations(&app, "settings with the app lock");
+    // The dark palette (stated once, picked through data-scheme) passes the checks too.
+    let background = || {
+        app.script(
+            "return getComputedStyle(document.body).backgroundColor;",
+            json!([]),
+        )
+    };
+    select(&app, "#settings-theme", "dark");
+    app.wait_until("the dark palette", Duration::from_secs(5), || {
+        background() == "rgb(14, 20, 23)"
+    });
+    app.screenshot("settings-dark");
+    no_critical_violations(&app, "settings in the dark palette");
+    select(&app, "#settings-theme", "light");
+    app.wait_until("the light palette", Duration::from_secs(5), || {
+        background() == "rgb(243, 246, 247)"
+    });
     // The verifier is in the keyring, never in vault.json.
     let metadata = std::fs::read_to_string(app.data_dir.path().join("vault.json")).unwrap();
     assert!(metadata.contains("\"app_lock\"") && !metadata.contains("scrypt"));

@@ -1,5 +1,6 @@
 // Theme: data-theme on <html> is "system", "light" or "dark"; the stylesheet follows
-// prefers-color-scheme for "system". The choice is also kept in localStorage so the next
+// data-scheme, which theme-boot.js derives from it (and prefers-color-scheme for
+// "system"). The choice is also kept in localStorage so the next
 // start paints the right theme before the settings are read.
 
 const THEMES = ['system', 'light', 'dark'];
