@@ -234,7 +234,8 @@ fn after_move(app: &AppHandle) {
 
 /// Moves every secret from the keyring into a new encrypted vault file protected by
 /// `password` (the UI asked for it twice), then keeps using the file, unlocked. Also the
-/// way out when no keyring can be reached: with no account yet, the file starts empty.
+/// way out when no keyring can be reached: with no account yet, the file starts empty. An
+/// app lock that used the keyring's own prompt is turned off, which the answer says.
 #[tauri::command(async)]
 pub fn use_file_store(app: AppHandle, password: String) -> CommandResult<Moved> {
     let password = SecretString::from(password);
@@ -254,24 +255,38 @@ pub fn use_file_store(app: AppHandle, password: String) -> CommandResult<Moved> 
     store.replace(VaultStore::File(backend));
     after_move(&app);
     let lock = app.state::<LockState>();
-    let mut note = None;
-    let mut settings = lock.settings();
-    if settings.mode == LockMode::Keyring {
-        settings.mode = LockMode::Off;
-        state
-            .vault
-            .save_lock_settings(&settings)
-            .map_err(crate::lock::lock_error)?;
-        lock.set_settings(settings);
-        note = Some(
-            "The app lock used the keyring, which no longer holds the keys, so it is off now: choose the vault file's password or a lock password in Settings to turn it on again.".to_owned(),
-        );
-    }
+    let note = turn_off_lock_using(
+        &state,
+        &lock,
+        LockMode::Keyring,
+        "The app lock used the keyring, which no longer holds the keys, so it is off now: choose the vault file's password or a lock password in Settings to turn it on again.",
+    )?;
     Ok(Moved {
         moved: report.moved,
         note,
         status: status(&state, &lock),
     })
+}
+
+/// Turns the app lock off when it unlocked with `mode`, which a move of the keys took away;
+/// `note` (for the answer) says so.
+fn turn_off_lock_using(
+    state: &AppState,
+    lock: &LockState,
+    mode: LockMode,
+    note: &str,
+) -> CommandResult<Option<String>> {
+    let mut settings = lock.settings();
+    if settings.mode != mode {
+        return Ok(None);
+    }
+    settings.mode = LockMode::Off;
+    state
+        .vault
+        .save_lock_settings(&settings)
+        .map_err(crate::lock::lock_error)?;
+    lock.set_settings(settings);
+    Ok(Some(note.to_owned()))
 }
 
 /// Moves every secret from the (unlocked) vault file back into the keyring and deletes
@@ -290,19 +305,12 @@ pub fn use_keyring_store(app: AppHandle) -> CommandResult<Moved> {
     store.replace(VaultStore::Keyring(store.keyring()));
     after_move(&app);
     let lock = app.state::<LockState>();
-    let mut note = None;
-    let mut settings = lock.settings();
-    if settings.mode == LockMode::VaultFile {
-        settings.mode = LockMode::Off;
-        state
-            .vault
-            .save_lock_settings(&settings)
-            .map_err(crate::lock::lock_error)?;
-        lock.set_settings(settings);
-        note = Some(
-            "The app lock used the vault file's password, so it is off now: choose a lock password in Settings to turn it on again.".to_owned(),
-        );
-    }
+    let note = turn_off_lock_using(
+        &state,
+        &lock,
+        LockMode::VaultFile,
+        "The app lock used the vault file's password, so it is off now: choose a lock password in Settings to turn it on again.",
+    )?;
     // A stale verifier would otherwise sit in the keyring unused.
     if lock.settings().mode != LockMode::Password {
         let _ = app_lock::clear_password(&*store.current());

@@ -182,9 +182,14 @@ impl TestVault {
                 break status;
             }
             if std::time::Instant::now() > deadline {
+                let where_stuck = threads_of(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("emnify-auth {args:?} did not finish within {COMMAND_TIMEOUT:?}");
+                let stderr = err_reader.join().unwrap_or_default();
+                panic!(
+                    "emnify-auth {args:?} did not finish within {COMMAND_TIMEOUT:?}\nits threads then:\n{where_stuck}\nstderr: {}",
+                    String::from_utf8_lossy(&stderr)
+                );
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         };
@@ -494,4 +499,36 @@ pub fn files_holding_key(dirs: &[&Path], base32: &str) -> Vec<String> {
         })
         .map(|(path, _)| path.display().to_string())
         .collect()
+}
+
+/// What each thread of a hung process waits in (name, kernel wait channel, system call
+/// line) and what its file descriptors are, so a hang says whether it waited for the
+/// network, the keyring's bus or a lock.
+fn threads_of(pid: u32) -> String {
+    let read = |path: String| {
+        std::fs::read_to_string(path)
+            .map(|text| text.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut report = String::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let dir = task.path().display().to_string();
+            report += &format!(
+                "  {} wchan={} syscall={}\n",
+                read(format!("{dir}/comm")),
+                read(format!("{dir}/wchan")),
+                read(format!("{dir}/syscall")),
+            );
+        }
+    }
+    if let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        let targets: Vec<String> = fds
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .map(|target| target.display().to_string())
+            .collect();
+        report += &format!("  fds: {}", targets.join(" "));
+    }
+    report
 }
