@@ -206,6 +206,25 @@ fn a_png_the_decoder_panics_on_is_reported_as_damaged() {
     assert!(error.to_string().contains("damaged"), "{error}");
 }
 
+/// Found by fuzz/image_qr: in this 1 KB, 70×299 JPEG rqrr groups three "finder patterns"
+/// with a near-degenerate perspective, and its search for the alignment pattern (bounded
+/// by the estimated module area) ran for 12 s in a release build. The patched rqrr in
+/// third_party/ caps the estimate; the picture is then simply unreadable. (The fuzz
+/// regression replay, under libFuzzer's timeout, keeps it fast.)
+#[test]
+fn a_degenerate_finder_group_is_unreadable_not_a_long_search() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/damaged/jpeg-degenerate-alignment-search.jpg"
+    ))
+    .unwrap();
+    let error = decode_qr_texts(&bytes).unwrap_err();
+    assert!(
+        matches!(error, QrDecodeError::Unreadable | QrDecodeError::NoQrCode),
+        "{error:?}"
+    );
+}
+
 #[test]
 fn a_truncated_png_is_corrupt() {
     let bytes = encode(&screenshot_with_code(), ImageFormat::Png);
