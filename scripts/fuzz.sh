@@ -10,6 +10,8 @@
 #   FUZZ_TARGETS="a b"  only these targets (default: all that `cargo fuzz list` shows)
 #   FUZZ_SANITIZER      none (default) or address, leak, ...; see fuzz/README.md for why
 #   FUZZ_TIMEOUT        seconds one input may take before it counts as a hang (default 30)
+#   FUZZ_NO_TRACE_COMPARES=1  build without comparison tracing: image_qr runs ~2.7x faster
+#                       (its time goes to per-pixel loops); text targets lose guidance
 #   CARGO_TARGET_DIR    the build goes to $CARGO_TARGET_DIR/fuzz (default: target/fuzz)
 # Per target, fuzz/seeds/<target>/ and fuzz/regressions/<target>/ are read as inputs,
 # fuzz/dicts/<target>.dict is used as the dictionary and fuzz/options/<target> may hold
@@ -49,6 +51,9 @@ LOG_DIR="$TARGET_DIR/logs"
 mkdir -p "$LOG_DIR"
 # The same flags for build and run, so that `cargo fuzz run` finds nothing to rebuild.
 FLAGS=(--fuzz-dir "$FUZZ_DIR" --target-dir "$TARGET_DIR" --sanitizer "$SANITIZER" --debug-assertions)
+if [[ ${FUZZ_NO_TRACE_COMPARES:-} == 1 ]]; then
+    FLAGS+=(--no-trace-compares)
+fi
 
 cd "$ROOT"
 echo "== building the fuzz targets ($(rustc --version), sanitizer: $SANITIZER, into $TARGET_DIR)"
