@@ -139,7 +139,7 @@ pub fn ensure_unlocked(state: &AppState) -> CommandResult<()> {
 #[derive(Debug, Clone, Serialize)]
 struct LockEvent {
     locked: bool,
-    /// "button", "idle", "screen" or "unlock".
+    /// "button", "idle", "screen", "keyring" or "unlock".
     reason: &'static str,
 }
 
@@ -425,7 +425,8 @@ pub fn start(app: &AppHandle) {
             tokio::time::sleep(wait).await;
         }
     });
-    screen_lock::watch(app);
+    session_signals::watch(app);
+    session_signals::watch_keyring(app);
 }
 
 fn on_screen_locked(app: &AppHandle) {
@@ -435,11 +436,29 @@ fn on_screen_locked(app: &AppHandle) {
     }
 }
 
+/// A keyring collection changed (locked or unlocked by anyone). In the keyring mode the
+/// app follows its keyring: locked with it, so it never shows a page whose every code
+/// request would fail.
+fn on_keyring_changed(app: &AppHandle) {
+    let lock = app.state::<LockState>();
+    let state = app.state::<AppState>();
+    if lock.settings().mode != LockMode::Keyring
+        || state.vault.secrets().app_locked()
+        || lock.prompting.load(Ordering::SeqCst)
+    {
+        return;
+    }
+    if keyring_lock::is_locked().unwrap_or(false) {
+        lock_app(app, "keyring");
+    }
+}
+
 #[cfg(target_os = "linux")]
-mod screen_lock {
-    //! The screen savers of GNOME (`org.gnome.ScreenSaver`) and of KDE, Xfce and others
-    //! (`org.freedesktop.ScreenSaver`) announce `ActiveChanged(true)` on the session bus
-    //! when the screen locks.
+mod session_signals {
+    //! Session-bus signals the lock follows. The screen savers of GNOME
+    //! (`org.gnome.ScreenSaver`) and of KDE, Xfce and others (`org.freedesktop.ScreenSaver`)
+    //! announce `ActiveChanged(true)` when the screen locks; the Secret Service announces
+    //! `CollectionChanged` when a keyring collection locks or unlocks.
 
     use tauri::AppHandle;
 
@@ -459,6 +478,38 @@ mod screen_lock {
         if let Err(err) = spawned {
             tracing::warn!(error = %err, "cannot start the screen lock watcher");
         }
+    }
+
+    /// Follows the keyring's `CollectionChanged` signal (sent when a collection locks),
+    /// on its own thread.
+    pub fn watch_keyring(app: &AppHandle) {
+        let app = app.clone();
+        let spawned = std::thread::Builder::new()
+            .name("keyring-watch".into())
+            .spawn(move || {
+                if let Err(err) = listen_keyring(&app) {
+                    tracing::info!(error = %err, "not following the keyring's lock");
+                }
+            });
+        if let Err(err) = spawned {
+            tracing::warn!(error = %err, "cannot start the keyring watcher");
+        }
+    }
+
+    fn listen_keyring(app: &AppHandle) -> zbus::Result<()> {
+        let connection = zbus::blocking::Connection::session()?;
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface("org.freedesktop.Secret.Service")?
+            .member("CollectionChanged")?
+            .build();
+        let messages = zbus::blocking::MessageIterator::for_match_rule(rule, &connection, None)?;
+        for message in messages {
+            if message.is_ok() {
+                super::on_keyring_changed(app);
+            }
+        }
+        Ok(())
     }
 
     fn listen(app: &AppHandle) -> zbus::Result<()> {
@@ -483,9 +534,14 @@ mod screen_lock {
 }
 
 #[cfg(not(target_os = "linux"))]
-mod screen_lock {
+mod session_signals {
     /// Other platforms: only the idle lock and the lock button.
     pub fn watch(_app: &tauri::AppHandle) {
         let _ = super::on_screen_locked;
+    }
+
+    /// Other platforms have no keyring mode.
+    pub fn watch_keyring(_app: &tauri::AppHandle) {
+        let _ = super::on_keyring_changed;
     }
 }

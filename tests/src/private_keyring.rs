@@ -126,6 +126,17 @@ impl PrivateKeyring {
         reply.contains("boolean true")
     }
 
+    /// Locks the default collection from outside the app (as Seahorse's lock button does).
+    pub fn lock(&self) {
+        let reply = self.send(&[
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            &format!("array:objpath:{DEFAULT_COLLECTION}"),
+        ]);
+        assert!(reply.contains("object path"), "Lock: {reply}");
+    }
+
     /// Waits for the keyring's password prompt on the test display and answers it:
     /// `Some(password)` types it and presses Enter, `None` presses Escape.
     pub fn answer_prompt(&self, password: Option<&str>) {

@@ -581,4 +581,12 @@ fn keyring_lock_asks_the_keyrings_own_password() {
     assert!(oathtool_now_and_next(DEMO_TOTP).contains(&shown), "{shown}");
     assert!(!keyring.locked());
     assert!(!app.find_all("#lock-screen")[0].displayed());
+
+    // Locking the keyring elsewhere locks the app with it.
+    keyring.lock();
+    assert_locked(&app, std::slice::from_ref(&shown));
+    app.find("#lock-submit").click();
+    keyring.answer_prompt(Some(KEYRING_PASSWORD));
+    wait_for_code(&app);
+    assert!(!keyring.locked());
 }
