@@ -537,6 +537,12 @@ impl Element<'_> {
 
     /// Clicks it.
     pub fn click(&self) {
+        // WebKitWebDriver does not scroll inside the page's own scrolling panels, and
+        // calls an element it cannot see "not interactable".
+        self.app.script(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            json!([self.as_arg()]),
+        );
         self.app
             .post(&format!("/element/{}/click", self.id), json!({}));
     }

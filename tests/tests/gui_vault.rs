@@ -590,3 +590,35 @@ fn keyring_lock_asks_the_keyrings_own_password() {
     wait_for_code(&app);
     assert!(!keyring.locked());
 }
+
+#[test]
+fn idle_lock_after_a_minute_without_use() {
+    let _serial = serial();
+    let app = App::start_prepared("idle-lock", &[], &[], |dir, service| {
+        cli(dir, service, &["add", "--uri", &demo_uri()], "");
+    });
+    let code = wait_for_code(&app);
+    app.find("#tab-settings").click();
+    wait_for_lock_settings(&app);
+    select(&app, "#lock-mode", "password");
+    app.find("#lock-new-password").type_text(LOCK_PASSWORD);
+    app.find("#lock-new-password-again")
+        .type_text(LOCK_PASSWORD);
+    let idle = app.find("#lock-idle");
+    idle.clear();
+    idle.type_text("1");
+    app.find("#lock-save").click();
+    app.wait_for("#lock-button", Duration::from_secs(10));
+    app.find("#tab-accounts").click();
+    wait_for_code(&app);
+
+    // Nobody touches the window: within the minute (plus the watcher's 5 s poll) it locks.
+    app.wait_until("the idle lock", Duration::from_secs(90), || {
+        app.find_all("#lock-screen")
+            .first()
+            .is_some_and(|screen| screen.displayed())
+    });
+    assert_locked(&app, std::slice::from_ref(&code));
+    unlock_with(&app, LOCK_PASSWORD);
+    wait_for_code(&app);
+}
