@@ -467,32 +467,32 @@ mod session_signals {
     /// Listens on its own thread; without a session bus there is simply no screen lock
     /// to follow (the idle lock still works).
     pub fn watch(app: &AppHandle) {
-        let app = app.clone();
-        let spawned = std::thread::Builder::new()
-            .name("screen-lock-watch".into())
-            .spawn(move || {
-                if let Err(err) = listen(&app) {
-                    tracing::info!(error = %err, "not following the screen lock");
-                }
-            });
-        if let Err(err) = spawned {
-            tracing::warn!(error = %err, "cannot start the screen lock watcher");
-        }
+        spawn_listener(app, "screen-lock-watch", "the screen lock", listen);
     }
 
     /// Follows the keyring's `CollectionChanged` signal (sent when a collection locks),
     /// on its own thread.
     pub fn watch_keyring(app: &AppHandle) {
+        spawn_listener(app, "keyring-watch", "the keyring's lock", listen_keyring);
+    }
+
+    /// Runs `listen` on a thread named `name`; `what` names what it follows in the log.
+    fn spawn_listener(
+        app: &AppHandle,
+        name: &str,
+        what: &'static str,
+        listen: fn(&AppHandle) -> zbus::Result<()>,
+    ) {
         let app = app.clone();
         let spawned = std::thread::Builder::new()
-            .name("keyring-watch".into())
+            .name(name.into())
             .spawn(move || {
-                if let Err(err) = listen_keyring(&app) {
-                    tracing::info!(error = %err, "not following the keyring's lock");
+                if let Err(err) = listen(&app) {
+                    tracing::info!(error = %err, "not following {what}");
                 }
             });
         if let Err(err) = spawned {
-            tracing::warn!(error = %err, "cannot start the keyring watcher");
+            tracing::warn!(error = %err, "cannot start the watcher of {what}");
         }
     }
 

@@ -127,6 +127,28 @@ pub fn display() -> &'static str {
         .0
 }
 
+/// Starts `dbus-daemon` (`command` holds its configuration and environment) without
+/// forking, and returns it with the address of its bus.
+pub fn start_dbus_daemon(mut command: Command) -> (Child, String) {
+    require_tool("dbus-daemon");
+    let mut bus = command
+        .args(["--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dbus-daemon");
+    let mut address = String::new();
+    BufReader::new(bus.stdout.take().unwrap())
+        .read_line(&mut address)
+        .unwrap();
+    let address = address.trim().to_owned();
+    assert!(
+        address.starts_with("unix:"),
+        "dbus-daemon address: {address}"
+    );
+    (bus, address)
+}
+
 /// The app under test, started through tauri-driver with its own data folder and keyring
 /// namespace.
 #[derive(Debug)]

@@ -2,12 +2,12 @@
 //! (gcr-prompter) open on the test display: for tests that lock the keyring, which must
 //! never lock the one every other test shares.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{KillOnDrop, display, require_tool};
+use crate::{KillOnDrop, display, require_tool, start_dbus_daemon};
 
 /// The keyring's default collection (gnome-keyring resolves the alias path).
 const DEFAULT_COLLECTION: &str = "/org/freedesktop/secrets/aliases/default";
@@ -24,7 +24,6 @@ pub struct PrivateKeyring {
 impl PrivateKeyring {
     /// Starts the bus and a keyring unlocked with `password`.
     pub fn start(password: &str) -> Self {
-        require_tool("dbus-daemon");
         require_tool("dbus-send");
         require_tool("gnome-keyring-daemon");
         let dirs = tempfile::tempdir().unwrap();
@@ -45,20 +44,13 @@ impl PrivateKeyring {
             ("XDG_DATA_HOME", data.as_os_str()),
             ("NO_AT_BRIDGE", "1".as_ref()),
         ];
-        let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
+        let mut command = Command::new("dbus-daemon");
+        command
+            .arg("--session")
             .envs(environment)
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("start dbus-daemon");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        let address = address.trim().to_owned();
+            .process_group(0);
+        let (bus, address) = start_dbus_daemon(command);
         let bus = KillOnDrop(bus);
 
         let mut keyring = Command::new("gnome-keyring-daemon")

@@ -291,7 +291,6 @@ pub struct PrivateBus {
 impl PrivateBus {
     /// A bus with no Secret Service at all.
     pub fn without_keyring() -> Self {
-        require_tool("dbus-daemon");
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("bus.conf");
         std::fs::write(
@@ -314,22 +313,9 @@ impl PrivateBus {
             ),
         )
         .unwrap();
-        let mut bus = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start dbus-daemon");
-        let mut address = String::new();
-        BufReader::new(bus.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        let address = address.trim().to_owned();
-        assert!(
-            address.starts_with("unix:"),
-            "dbus-daemon address: {address}"
-        );
+        let mut command = Command::new("dbus-daemon");
+        command.arg(format!("--config-file={}", config.display()));
+        let (bus, address) = emnify_auth_e2e::start_dbus_daemon(command);
         Self {
             dir,
             bus,
