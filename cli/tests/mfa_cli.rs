@@ -34,7 +34,10 @@ fn faketime(vault: &TestVault, offset: &str, args: &[&str]) -> Output {
     support::require_tool("faketime");
     let base = vault.cli();
     let mut cmd = Command::new("faketime");
-    cmd.args(["-f", offset]).arg(base.get_program()).args(args);
+    // Only the wall clock moves (see `TestVault::cli` for why not the monotonic one).
+    cmd.args(["--exclude-monotonic", "-f", offset])
+        .arg(base.get_program())
+        .args(args);
     for (key, value) in base.get_envs() {
         match value {
             Some(value) => cmd.env(key, value),
